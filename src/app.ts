@@ -1,0 +1,68 @@
+// The Koa app: security headers, error handler, our routers, then oidc-provider mounted at /.
+// The provider instance can be swapped at runtime (signing keys rotated by the CLI are picked up
+// without a restart), so it is reached through a holder rather than mounted once.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { interactionRouter } from './interactions/router.ts';
+import type { InteractionDeps } from './interactions/context.ts';
+import { errorHandler } from './routes/error-handler.ts';
+import { securityHeaders } from './routes/security-headers.ts';
+import type Router from '@koa/router';
+import { VIEWS_DIR } from './views.ts';
+
+export interface ProviderHolder {
+  current: Provider;
+  swap(next: Provider): void;
+}
+
+export function providerHolder(initial: Provider): ProviderHolder {
+  let mounted = mount(initial);
+  const holder = {
+    current: initial,
+    mounted: () => mounted,
+    swap(next: Provider) {
+      holder.current = next;
+      mounted = mount(next);
+    },
+  };
+  return holder;
+}
+
+export function createApp(opts: {
+  config: Config;
+  logger: Logger;
+  holder: ProviderHolder & { mounted?: () => Koa.Middleware };
+  interactionDeps: InteractionDeps;
+  routers: Router[];
+}): Koa {
+  const { config, logger } = opts;
+  const app = new Koa({ proxy: config.trustProxy });
+  // The provider signs its cookies with the same keys (the mounted provider shares this ctx).
+  app.keys = config.cookieKeys;
+  app.silent = true;
+
+  const css = readFileSync(join(VIEWS_DIR, 'static', 'app.css'));
+  app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
+  app.use(errorHandler(config, logger));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/static/app.css' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.type = 'text/css';
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = css;
+      return;
+    }
+    await next();
+  });
+  for (const r of [...opts.routers, interactionRouter(opts.interactionDeps)]) {
+    app.use(r.routes());
+    app.use(r.allowedMethods());
+  }
+  const holder = opts.holder as ProviderHolder & { mounted: () => Koa.Middleware };
+  app.use((ctx, next) => holder.mounted()(ctx, next));
+  return app;
+}

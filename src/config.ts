@@ -1,0 +1,172 @@
+// The only module that reads process.env. Every variable is validated with zod; a bad or missing
+// value stops the start with a message naming the variable.
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const seconds = z.coerce.number().int().positive();
+// 32 bytes, given as 64 hex characters or base64/base64url.
+const key32 = z.string().transform((v, ctx) => {
+  const buf = /^[0-9a-f]{64}$/i.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (buf.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes (64 hex chars or base64)' });
+    return z.NEVER;
+  }
+  return buf;
+});
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  ISSUER: z.url().optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_KEY_PREFIX: z.string().max(64).default('oidc:'),
+  COOKIE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEY: key32.optional(),
+  ACCESS_TOKEN_TTL: seconds.default(15 * 60),
+  REFRESH_TOKEN_TTL: seconds.default(30 * 24 * 3600),
+  ID_TOKEN_TTL: seconds.default(3600),
+  AUTHORIZATION_CODE_TTL: seconds.default(60),
+  SESSION_TTL: seconds.default(14 * 24 * 3600),
+  GRANT_TTL: seconds.default(365 * 24 * 3600),
+  INTERACTION_TTL: seconds.default(60 * 60),
+  CLIENT_CREDENTIALS_TTL: seconds.default(15 * 60),
+  SIGNING_ALG: z.enum(['ES256', 'RS256']).default('ES256'),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PRODUCT_NAME: z.string().min(1).max(80).default('Identity'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  dataDir: string;
+  databaseUrl?: string;
+  databasePoolSize: number;
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  /** Keys for signed cookies: the first signs, all verify (rotation). */
+  cookieKeys: string[];
+  /** AES-256-GCM key for secrets at rest (signing keys, TOTP seeds, upstream tokens). */
+  encryptionKey: Buffer;
+  /** HMAC key for IP addresses and other identifiers we must correlate but never store raw. */
+  hmacKey: Buffer;
+  ttl: {
+    accessToken: number;
+    refreshToken: number;
+    idToken: number;
+    authorizationCode: number;
+    session: number;
+    grant: number;
+    interaction: number;
+    clientCredentials: number;
+  };
+  signingAlg: 'ES256' | 'RS256';
+  trustProxy: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  productName: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads and validates configuration. `source` defaults to process.env (tests pass their own). */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, so `FOO= npm start` behaves like no FOO.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = resolve(e.DATA_DIR);
+
+  let cookieSecret = e.COOKIE_SECRET;
+  let encryptionKey = e.ENCRYPTION_KEY;
+  if (production) {
+    if (!cookieSecret) throw new ConfigError('invalid configuration:\n  COOKIE_SECRET: required when NODE_ENV=production');
+    if (!encryptionKey) throw new ConfigError('invalid configuration:\n  ENCRYPTION_KEY: required when NODE_ENV=production');
+    if (!e.ISSUER) throw new ConfigError('invalid configuration:\n  ISSUER: required when NODE_ENV=production');
+  }
+  if (!cookieSecret || !encryptionKey) {
+    // Embedded/development mode: secrets are generated once and kept in DATA_DIR.
+    const secrets = loadOrCreateSecrets(dataDir);
+    cookieSecret ??= secrets.cookieSecret;
+    encryptionKey ??= Buffer.from(secrets.encryptionKey, 'hex');
+  }
+
+  return {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    issuer: (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    cookieKeys: [cookieSecret],
+    encryptionKey,
+    hmacKey: deriveKey(encryptionKey, 'hmac-identifiers'),
+    ttl: {
+      accessToken: e.ACCESS_TOKEN_TTL,
+      refreshToken: e.REFRESH_TOKEN_TTL,
+      idToken: e.ID_TOKEN_TTL,
+      authorizationCode: e.AUTHORIZATION_CODE_TTL,
+      session: e.SESSION_TTL,
+      grant: e.GRANT_TTL,
+      interaction: e.INTERACTION_TTL,
+      clientCredentials: e.CLIENT_CREDENTIALS_TTL,
+    },
+    signingAlg: e.SIGNING_ALG,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    productName: e.PRODUCT_NAME,
+  };
+}
+
+function deriveKey(master: Buffer, label: string): Buffer {
+  // An HMAC of a fixed label is a sufficient KDF for a uniformly random 32-byte master key, and
+  // keeps the identifier-hashing key separate from the encryption key.
+  return createHmac('sha256', master).update(label).digest();
+}
+
+function loadOrCreateSecrets(dataDir: string): { cookieSecret: string; encryptionKey: string } {
+  const file = join(dataDir, 'secrets.json');
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { cookieSecret: string; encryptionKey: string };
+    if (parsed.cookieSecret && /^[0-9a-f]{64}$/.test(parsed.encryptionKey)) return parsed;
+    throw new ConfigError(`invalid configuration:\n  ${file}: malformed; delete it to regenerate`);
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secrets = {
+    cookieSecret: randomBytes(32).toString('base64url'),
+    encryptionKey: randomBytes(32).toString('hex'),
+  };
+  // wx: two processes starting at once must not overwrite each other's secrets.
+  try {
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateSecrets(dataDir);
+    throw err;
+  }
+  return secrets;
+}

@@ -1,0 +1,134 @@
+// Boot sequence: config -> database (+ migrations) -> stores -> keys -> provider -> app -> listen.
+// Used by main.ts and by the end-to-end tests, which start real servers in-process.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { Redis } from 'ioredis';
+import { createAdapterFactory } from './adapters/index.ts';
+import { createApp, providerHolder } from './app.ts';
+import type { Config } from './config.ts';
+import { clearStaleSocket, openDatabase, pgliteSocketPath, type Database } from './db/client.ts';
+import { createChangeFeed } from './db/change-feed.ts';
+import { migrate } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+import { guard, guardAdapter } from './provider/backend-guard.ts';
+import { createFindAccount } from './provider/claims.ts';
+import { createProvider } from './provider/configuration.ts';
+import { attachProviderEvents } from './provider/events.ts';
+import { loadSigningKeys } from './provider/keys.ts';
+import { healthRouter } from './routes/health.ts';
+import { ResourceServerCache } from './services/resources.ts';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  db: Database;
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+export function openRedis(url: string): Redis {
+  return new Redis(url, {
+    // Fail fast while Redis is down (the request answers 503) instead of queueing for ever;
+    // ioredis keeps reconnecting in the background and requests succeed again once it is back.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+export async function startServer(config: Config, logger: Logger, opts: { pgliteDir?: string } = {}): Promise<RunningServer> {
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: opts.pgliteDir ?? join(config.dataDir, 'pgdata'),
+    poolSize: config.databasePoolSize,
+  });
+  const { applied } = await migrate(db.sql, { log: (m) => logger.info(m) });
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = openRedis(config.redisUrl);
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+    await redis.ping().catch((err) => {
+      throw new Error(`cannot reach Redis at REDIS_URL: ${err.message}`);
+    });
+  }
+
+  const storage = createAdapterFactory({ db, redis, keyPrefix: config.redisKeyPrefix });
+  const Adapter = guardAdapter(storage.Adapter);
+  const resources = new ResourceServerCache(db.prisma);
+  const baseFindAccount = createFindAccount(db.prisma);
+  const findAccount: typeof baseFindAccount = (ctx, sub, token) => guard('database', async () => baseFindAccount(ctx, sub, token));
+
+  const build = async () => {
+    const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg);
+    const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources });
+    attachProviderEvents(provider, logger);
+    return provider;
+  };
+  const holder = providerHolder(await build());
+
+  const feed = await createChangeFeed(db, config.databaseUrl);
+  feed.on('resource_servers', () => resources.invalidate());
+  // A rotation by the CLI or another instance: rebuild the provider with the new JWKS.
+  feed.on('signing_keys', () => {
+    build()
+      .then((p) => {
+        holder.swap(p);
+        logger.info('signing keys reloaded');
+      })
+      .catch((err) => logger.error({ err }, 'reloading signing keys failed'));
+  });
+
+  const app = createApp({
+    config,
+    logger,
+    holder,
+    interactionDeps: { config, prisma: db.prisma, logger, getProvider: () => holder.current },
+    routers: [healthRouter({ db, redis })],
+  });
+
+  // Embedded mode: share our PGlite with local processes (the CLI) over a Unix socket.
+  let socketServer: PGLiteSocketServer | undefined;
+  if (db.pglite && opts.pgliteDir !== 'memory://') {
+    await clearStaleSocket(config.dataDir);
+    socketServer = new PGLiteSocketServer({ db: db.pglite, path: pgliteSocketPath(config.dataDir) });
+    await socketServer.start().catch((err: Error) => {
+      logger.warn({ err: err.message }, 'could not share the embedded database over a socket; the CLI will not work while the server runs');
+      socketServer = undefined;
+    });
+  }
+
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  let closed = false;
+  return {
+    url,
+    server,
+    db,
+    redis,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      await socketServer?.stop().catch(() => {});
+      await feed.close().catch(() => {});
+      await storage.close().catch(() => {});
+      redis?.disconnect();
+      await db.close();
+    },
+  };
+}
