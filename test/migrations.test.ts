@@ -6,19 +6,26 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schemaDiffSql, type DiffDatabase } from '../scripts/lib/schema-diff.ts';
+import { prismaMigrationHistory, schemaDiffSql, type DiffDatabase } from '../scripts/lib/schema-diff.ts';
 import { openPglite, openPostgres, type Database, type SqlRunner } from '../src/db/client.ts';
 import { migrate, migrationStatus, readMigrations } from '../src/db/migrate.ts';
 
 const committed = readMigrations();
 const names = committed.map((m) => m.name);
 
-async function expectRecorded(sql: SqlRunner) {
+async function expectRecorded(sql: SqlRunner, target: DiffDatabase) {
   const { rows } = await sql.query<{ migration_name: string; checksum: string; finished: boolean; applied_steps_count: number }>(
     'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
   );
   expect(rows).toEqual(committed.map((m) => ({ migration_name: m.name, checksum: m.checksum, finished: true, applied_steps_count: 1 })));
   expect(await migrationStatus(sql)).toEqual({ applied: names, pending: [], edited: [], failed: [] });
+  // Prisma's own engine reads the same table: in sync, no checksum mismatch, nothing failed.
+  expect(await prismaMigrationHistory(target)).toEqual({
+    editedMigrationNames: [],
+    failedMigrationNames: [],
+    hasMigrationsTable: true,
+    history: null,
+  });
 }
 
 async function expectSeeded(sql: SqlRunner) {
@@ -62,7 +69,7 @@ describe('migrations on PGlite', () => {
     expect(await migrate(db.sql)).toEqual({ applied: names });
     console.log(`migrate on fresh in-memory PGlite: ${Date.now() - t0} ms`);
     expect(await migrate(db.sql)).toEqual({ applied: [] });
-    await expectRecorded(db.sql);
+    await expectRecorded(db.sql, target);
     await expectSeeded(db.sql);
   });
 
@@ -89,6 +96,8 @@ describe('migrations on PGlite', () => {
     try {
       await expect(migrate(db.sql)).rejects.toThrow(/checksum mismatch\): \d+_init/);
       expect((await migrationStatus(db.sql)).edited).toEqual([names[0]]);
+      // Same verdict as Prisma: the checksum is the one it computes.
+      expect((await prismaMigrationHistory(target)).editedMigrationNames).toEqual([names[0]]);
     } finally {
       await db.sql.query(`UPDATE "_prisma_migrations" SET checksum = $1 WHERE id = $2`, [rows[0].checksum, rows[0].id]);
     }
@@ -144,7 +153,7 @@ describe.skipIf(!url)(url ? 'migrations on PostgreSQL' : 'migrations on PostgreS
     const [ra, rb] = await Promise.all([migrate(a.sql), migrate(b.sql)]);
     expect([...ra.applied, ...rb.applied].sort()).toEqual(names);
     expect(await migrate(a.sql)).toEqual({ applied: [] });
-    await expectRecorded(a.sql);
+    await expectRecorded(a.sql, { url: dbUrl });
     await expectSeeded(a.sql);
   });
 
