@@ -18,7 +18,7 @@ import { createProvider } from './provider/configuration.ts';
 import { attachProviderEvents } from './provider/events.ts';
 import { loadSigningKeys } from './provider/keys.ts';
 import { healthRouter } from './routes/health.ts';
-import { ResourceServerCache } from './services/resources.ts';
+import { listResourceScopes, ResourceServerCache } from './services/resources.ts';
 
 export interface RunningServer {
   url: string;
@@ -36,6 +36,7 @@ export function openRedis(url: string): Redis {
     enableOfflineQueue: false,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
+    lazyConnect: true,
   });
 }
 
@@ -52,7 +53,8 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   if (config.redisUrl) {
     redis = openRedis(config.redisUrl);
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-    await redis.ping().catch((err) => {
+    await redis.connect().catch((err) => {
+      redis?.disconnect();
       throw new Error(`cannot reach Redis at REDIS_URL: ${err.message}`);
     });
   }
@@ -65,23 +67,33 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
 
   const build = async () => {
     const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg);
-    const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources });
+    const resourceScopes = await listResourceScopes(db.prisma);
+    const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources, resourceScopes });
     attachProviderEvents(provider, logger);
     return provider;
   };
   const holder = providerHolder(await build());
 
   const feed = await createChangeFeed(db, config.databaseUrl);
-  feed.on('resource_servers', () => resources.invalidate());
-  // A rotation by the CLI or another instance: rebuild the provider with the new JWKS.
-  feed.on('signing_keys', () => {
-    build()
-      .then((p) => {
-        holder.swap(p);
-        logger.info('signing keys reloaded');
-      })
-      .catch((err) => logger.error({ err }, 'reloading signing keys failed'));
+  // A key rotation or a new resource server (by the CLI or another instance) changes what the
+  // provider was built with: rebuild it. Coalesced, since a rotation notifies once per key row.
+  let rebuild: NodeJS.Timeout | undefined;
+  const scheduleRebuild = (why: string) => {
+    clearTimeout(rebuild);
+    rebuild = setTimeout(() => {
+      build()
+        .then((p) => {
+          holder.swap(p);
+          logger.info({ why }, 'provider reloaded');
+        })
+        .catch((err) => logger.error({ err }, 'reloading the provider failed'));
+    }, 50);
+  };
+  feed.on('resource_servers', () => {
+    resources.invalidate();
+    scheduleRebuild('resource servers changed');
   });
+  feed.on('signing_keys', () => scheduleRebuild('signing keys changed'));
 
   const app = createApp({
     config,
@@ -119,6 +131,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(rebuild);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

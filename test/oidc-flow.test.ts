@@ -67,6 +67,7 @@ describe(`authorization code + PKCE, tokens, logout (${backends})`, () => {
     await createUser(prisma, { email: 'legacy@example.test', passwordHash: await bcrypt.hash(PASSWORD, 12) });
     const suspended = await createUser(prisma, { email: 'sus@example.test', password: PASSWORD });
     await prisma.user.update({ where: { id: suspended.id }, data: { status: 'suspended' } });
+    await createResourceServer(prisma, { identifier: API, scope: 'read write' });
     await createClient(prisma, {
       id: 'webapp',
       secret: 'webapp-secret-0123456789abcdef',
@@ -88,7 +89,6 @@ describe(`authorization code + PKCE, tokens, logout (${backends})`, () => {
       grantTypes: ['client_credentials'],
       scope: 'read write',
     });
-    await createResourceServer(prisma, { identifier: API, scope: 'read write' });
     rp = await discover('webapp', 'webapp-secret-0123456789abcdef');
     svc = await discover('service', 'service-secret-0123456789abcdef');
     pub = await discover('spa');
@@ -172,7 +172,7 @@ describe(`authorization code + PKCE, tokens, logout (${backends})`, () => {
     const loc = new URL(hop.location!);
     expect(loc.origin + loc.pathname).toBe(REDIRECT);
     expect(loc.searchParams.get('error')).toBe('invalid_request');
-    expect(loc.searchParams.get('error_description')).toMatch(/code_challenge/);
+    expect(loc.searchParams.get('error_description')).toMatch(/PKCE/);
   });
 
   it('issues client_credentials JWT access tokens for a resource, verifiable against /jwks', async () => {

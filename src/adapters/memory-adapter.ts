@@ -57,6 +57,11 @@ export class MemoryStore {
     this.#entries.clear();
   }
 
+  /** Entries held, expired or not: what the heap pays for (a metric worth exporting). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** Every live key with its stored value, as text: for diagnostics and for tests of what is kept. */
   dump(): Array<[string, string]> {
     this.sweep();
@@ -122,17 +127,25 @@ class MemoryAdapter implements Adapter {
     const key = this.#key(hash);
     if (ttl <= 0) return this.store.delete(key);
     const expiresAt = Date.now() + ttl * 1000;
-    const consumed = typeof payload.consumed === 'number' ? payload.consumed : undefined;
+    // Once used, stays used: saving an instance loaded before a concurrent consume keeps the mark.
+    const prev = this.store.get(key);
+    const consumed =
+      (prev?.kind === 'record' ? prev.consumed : undefined) ??
+      (typeof payload.consumed === 'number' ? payload.consumed : undefined);
     this.store.set(key, { kind: 'record', payload: JSON.stringify(toStored(payload)), consumed, expiresAt });
 
     if (GRANTABLE.has(this.model) && payload.grantId) {
       const gk = grantKey(payload.grantId);
-      const prev = this.store.get(gk);
-      const members = prev?.kind === 'index' ? prev.members : new Map<string, number>();
-      const now = Date.now();
-      for (const [k, exp] of members) if (exp <= now) members.delete(k);
+      const index = this.store.get(gk);
+      const members = index?.kind === 'index' ? index.members : new Map<string, number>();
       members.set(key, expiresAt);
-      this.store.set(gk, { kind: 'index', members, expiresAt: Math.max(...members.values()) });
+      let last = 0;
+      const now = Date.now();
+      for (const [k, exp] of members) {
+        if (exp <= now) members.delete(k);
+        else last = Math.max(last, exp);
+      }
+      this.store.set(gk, { kind: 'index', members, expiresAt: last });
     }
     if (this.model === 'Session' && typeof payload.uid === 'string') {
       this.store.set(`${this.model}:uid:${sha256hex(payload.uid)}`, { kind: 'ref', value: hash, expiresAt });

@@ -28,6 +28,19 @@ if not p then return {-1} end
 if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return {1} end
 return {0, p}`;
 
+// Replaces the artifact in one step on one key. A consumed mark survives the write: a request that
+// loaded the artifact before a concurrent consume must not make it usable again by saving it.
+const UPSERT = `
+local consumed = redis.call('HGET', KEYS[1], 'consumed')
+if not consumed and ARGV[3] ~= '' then consumed = ARGV[3] end
+redis.call('DEL', KEYS[1])
+if consumed then
+  redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'consumed', consumed)
+else
+  redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+end
+return redis.call('EXPIRE', KEYS[1], ARGV[2])`;
+
 // The grant index must outlive its longest-lived member, and must never lose a TTL it had.
 const INDEX_ADD = `
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -81,12 +94,10 @@ class RedisAdapter implements Adapter {
       await this.#redis.del(key);
       return;
     }
-    const fields: Record<string, string> = { payload: JSON.stringify(toStored(payload)) };
-    if (typeof payload.consumed === 'number') fields.consumed = String(payload.consumed);
-
-    // One transaction on one key: a reader never sees the new payload without its TTL, or next to
-    // a consumed mark left by the previous version.
-    const writes: Promise<unknown>[] = [execAll(this.#redis.multi().del(key).hset(key, fields).expire(key, ttl))];
+    const consumed = typeof payload.consumed === 'number' ? String(payload.consumed) : '';
+    const writes: Promise<unknown>[] = [
+      this.#redis.eval(UPSERT, 1, key, JSON.stringify(toStored(payload)), ttl, consumed),
+    ];
     if (GRANTABLE.has(this.model) && payload.grantId) {
       writes.push(this.#redis.eval(INDEX_ADD, 1, this.store.grantKey(payload.grantId), key, ttl));
     }
@@ -144,11 +155,4 @@ class RedisAdapter implements Adapter {
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.store.revokeByGrantId(grantId);
   }
-}
-
-/** MULTI/EXEC reports a failed command inside the result rather than rejecting. */
-async function execAll(multi: ReturnType<RedisClient['multi']>): Promise<void> {
-  const results = await multi.exec();
-  if (!results) throw new Error('redis transaction aborted');
-  for (const [err] of results) if (err) throw err;
 }

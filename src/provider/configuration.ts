@@ -14,7 +14,11 @@ export interface ProviderDeps {
   findAccount: NonNullable<Configuration['findAccount']>;
   jwks: JWK[];
   resources: ResourceServerCache;
+  /** Scopes of the registered resource servers; clients may be registered for them. */
+  resourceScopes: string[];
 }
+
+export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'phone', 'address'];
 
 // OIDC standard claims per scope (OIDC Core 5.4); `sub` is always released.
 const CLAIMS = {
@@ -48,7 +52,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     claims: CLAIMS,
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'phone', 'address'],
+    // Resource server scopes are listed too, so that a client's registered `scope` limits what it
+    // may request for an API (client_credentials included); the provider is rebuilt when they change.
+    scopes: [...new Set([...OIDC_SCOPES, ...deps.resourceScopes])],
     cookies: {
       keys: config.cookieKeys,
       // Signed cookies; the session cookie is httpOnly and SameSite=Lax (provider default).
@@ -132,7 +138,9 @@ export function createProvider(deps: ProviderDeps): Provider {
         }
       });
     },
-    conformIdTokenClaims: true,
+    // Scope claims (email, profile) go into the ID token as well as userinfo: most relying parties
+    // read them from the ID token and skip the userinfo call.
+    conformIdTokenClaims: false,
   };
 
   const provider = new Provider(config.issuer, configuration);

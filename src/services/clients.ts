@@ -2,7 +2,9 @@
 // metadata rules before they are saved, so a bad client is refused at creation, not at first use.
 import Provider from 'oidc-provider';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { OIDC_SCOPES } from '../provider/configuration.ts';
 import { randomToken } from './crypto.ts';
+import { listResourceScopes } from './resources.ts';
 
 export interface ClientInput {
   id: string;
@@ -14,21 +16,18 @@ export interface ClientInput {
   scope: string;
 }
 
-let validator: Provider | undefined;
-
 /** A provider instance used only to run oidc-provider's client metadata validation. */
-function metadataValidator(): Provider {
-  validator ??= new Provider('http://validator.invalid', {
+function metadataValidator(scopes: string[]): Provider {
+  return new Provider('http://validator.invalid', {
     clients: [],
     features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'phone', 'address'],
+    scopes: [...new Set([...OIDC_SCOPES, ...scopes])],
   });
-  return validator;
 }
 
 export class ClientValidationError extends Error {}
 
-export async function buildClientMetadata(input: ClientInput) {
+export async function buildClientMetadata(prisma: PrismaClient, input: ClientInput) {
   const publicClient = !input.secret;
   const responseTypes = input.grantTypes.includes('authorization_code') ? ['code'] : [];
   const metadata: Record<string, unknown> = {
@@ -43,7 +42,7 @@ export async function buildClientMetadata(input: ClientInput) {
     token_endpoint_auth_method: publicClient ? 'none' : 'client_secret_basic',
   };
   try {
-    await metadataValidator().Client.validate(metadata as never);
+    await metadataValidator(await listResourceScopes(prisma)).Client.validate(metadata as never);
   } catch (err) {
     const e = err as { error_description?: string; message?: string };
     throw new ClientValidationError(e.error_description ?? e.message ?? 'invalid client metadata');
@@ -52,7 +51,7 @@ export async function buildClientMetadata(input: ClientInput) {
 }
 
 export async function createClient(prisma: PrismaClient, input: ClientInput) {
-  const metadata = await buildClientMetadata(input);
+  const metadata = await buildClientMetadata(prisma, input);
   try {
     await prisma.client.create({ data: { id: input.id, payload: metadata as object, dynamic: false } });
   } catch (err) {

@@ -50,3 +50,9 @@ export class ResourceServerCache {
     this.#cache.clear();
   }
 }
+
+/** Every scope any resource server defines. */
+export async function listResourceScopes(prisma: PrismaClient): Promise<string[]> {
+  const rows = await prisma.resourceServer.findMany({ select: { scope: true } });
+  return [...new Set(rows.flatMap((r) => r.scope.split(' ').filter(Boolean)))];
+}
