@@ -6,7 +6,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, waitForScope, type TestServer } from './support/server.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -50,6 +50,7 @@ for (const mode of modes) {
     it('creates a resource and a client the running server accepts at once', async () => {
       const rs = await cli(srv, ['resource', 'create', '--identifier', 'https://api.cli.test', '--scope', 'read write']);
       expect(rs.code, rs.stderr).toBe(0);
+      await waitForScope(srv.issuer, 'write');
       const c = await cli(srv, ['client', 'create', '--id', 'cli-svc', '--secret', 'cli-secret-0123456789abcdef', '--grant-types', 'client_credentials', '--scope', 'read']);
       expect(c.code, c.stderr).toBe(0);
       expect(c.json).toMatchObject({ client_id: 'cli-svc', public: false });
@@ -79,8 +80,8 @@ for (const mode of modes) {
     });
 
     it('rotates signing keys; tokens signed before keep verifying, new ones use the new key', async () => {
-      await cli(srv, ['client', 'create', '--id', 'rot', '--secret', 'rot-secret-0123456789abcdef', '--grant-types', 'client_credentials', '--scope', 'read']);
       await cli(srv, ['resource', 'create', '--identifier', 'https://api.rot.test', '--scope', 'read']);
+      await cli(srv, ['client', 'create', '--id', 'rot', '--secret', 'rot-secret-0123456789abcdef', '--grant-types', 'client_credentials', '--scope', 'read']);
       const cfg = await oidc.discovery(new URL(srv.issuer), 'rot', 'rot-secret-0123456789abcdef', undefined, { execute: [oidc.allowInsecureRequests] });
       const before = await oidc.clientCredentialsGrant(cfg, { scope: 'read', resource: 'https://api.rot.test' });
       const oldKid = decodeProtectedHeader(before.access_token).kid;

@@ -3,9 +3,10 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.ts';
+import { createResourceServer } from '../src/services/resources.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, waitForScope, type TestServer } from './support/server.ts';
 import { createThrowawayDatabase, type ThrowawayDb } from './support/backends.ts';
 
 const skip = !DATABASE_URL || !REDIS_URL;
@@ -41,6 +42,8 @@ describe.skipIf(skip)(`outages${skip ? ' (SKIPPED: needs DATABASE_URL and REDIS_
       useRedis: true,
       env: { DATABASE_URL: pgu.toString(), REDIS_URL: ru.toString() },
     });
+    await createResourceServer(srv.db.prisma, { identifier: 'https://api.faults.test', scope: 'read' });
+    await waitForScope(srv.issuer, 'read');
     await createClient(srv.db.prisma, { id: 'svc', secret: 'svc-secret-0123456789abcdef', redirectUris: [], grantTypes: ['client_credentials'], scope: 'read' });
     svc = await oidc.discovery(new URL(srv.issuer), 'svc', 'svc-secret-0123456789abcdef', undefined, { execute: [oidc.allowInsecureRequests] });
   });

@@ -9,7 +9,7 @@ import { createResourceServer } from '../src/services/resources.ts';
 import { createUser } from '../src/services/users.ts';
 import { Agent } from './support/agent.ts';
 import { signIn } from './support/flow.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, waitForScope, type TestServer } from './support/server.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import bcrypt from '@node-rs/bcrypt';
 
@@ -68,6 +68,7 @@ describe(`authorization code + PKCE, tokens, logout (${backends})`, () => {
     const suspended = await createUser(prisma, { email: 'sus@example.test', password: PASSWORD });
     await prisma.user.update({ where: { id: suspended.id }, data: { status: 'suspended' } });
     await createResourceServer(prisma, { identifier: API, scope: 'read write' });
+    await waitForScope(srv.issuer, 'write');
     await createClient(prisma, {
       id: 'webapp',
       secret: 'webapp-secret-0123456789abcdef',

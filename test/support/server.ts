@@ -53,7 +53,7 @@ export async function startTestServer(
   }
   const prefix = randomPrefix(label);
   if (useRedis) {
-    env.REDIS_URL = REDIS_URL!;
+    env.REDIS_URL = opts.env?.REDIS_URL ?? REDIS_URL!;
     env.REDIS_KEY_PREFIX = prefix;
   }
   const config = loadConfig(env);
@@ -77,4 +77,18 @@ export async function startTestServer(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resource servers reach running providers through the change feed (a rebuild with the new
+ * scopes); wait until discovery lists `scope` before registering or using clients for it.
+ */
+export async function waitForScope(issuer: string, scope: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { scopes_supported: string[] };
+    if (meta.scopes_supported.includes(scope)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`scope ${scope} did not appear in discovery within ${ms} ms`);
 }
