@@ -59,7 +59,10 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     });
   }
 
-  const storage = createAdapterFactory({ db, redis, keyPrefix: config.redisKeyPrefix });
+  const feed = await createChangeFeed(db, config.databaseUrl, {
+    onError: (err) => logger.warn({ err: err.message }, 'change feed connection lost; reconnecting'),
+  });
+  const storage = createAdapterFactory({ db, redis, keyPrefix: config.redisKeyPrefix, changeFeed: feed });
   const Adapter = guardAdapter(storage.Adapter);
   const resources = new ResourceServerCache(db.prisma);
   const baseFindAccount = createFindAccount(db.prisma);
@@ -74,7 +77,6 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   };
   const holder = providerHolder(await build());
 
-  const feed = await createChangeFeed(db, config.databaseUrl);
   // A key rotation or a new resource server (by the CLI or another instance) changes what the
   // provider was built with: rebuild it. Coalesced, since a rotation notifies once per key row.
   let rebuild: NodeJS.Timeout | undefined;
