@@ -26,6 +26,8 @@ export interface ChangeFeedOptions {
   maxBackoffMs?: number;
   /** Interval of the liveness query that catches a silently dead connection (default 30 s). */
   pingIntervalMs?: number;
+  /** Embedded mode: how often to look for changes made through the socket (default 1 s). */
+  pollIntervalMs?: number;
 }
 
 class Fanout {
@@ -68,10 +70,21 @@ export async function createChangeFeed(
   const fanout = new Fanout();
   if (db.kind === 'pglite') {
     if (!db.pglite) throw new TypeError('embedded database without its PGlite instance');
-    // One connection: NOTIFY from our own writes reaches our own LISTEN, which is all there is.
+    // NOTIFY from our own writes reaches our own LISTEN.
     const unlisten = await db.pglite.listen(CHANGE_CHANNEL, (payload) => fanout.notify(payload));
+    // Writes made by the CLI through the socket server (pglite-socket) do not reach PGlite's
+    // listen(): a cheap fingerprint of the cached tables, polled once a second, covers them.
+    const poller = new FingerprintPoller(db, fanout, opts.pollIntervalMs ?? 1000);
+    await poller.start();
     // Closing after the PGlite instance is gone has nothing left to undo.
-    return { on: fanout.on.bind(fanout), live: true, close: () => unlisten().catch(() => {}) };
+    return {
+      on: fanout.on.bind(fanout),
+      live: true,
+      close: async () => {
+        poller.stop();
+        await unlisten().catch(() => {});
+      },
+    };
   }
   if (db.kind === 'pglite-socket') {
     // A short-lived process (the CLI) talking to the server's PGlite: it caches nothing.
@@ -183,5 +196,51 @@ class PgListener implements ChangeFeed {
       );
     }, base / 2 + Math.random() * (base / 2));
     this.#retry.unref();
+  }
+}
+
+const FINGERPRINT_SQL = `
+SELECT 'clients' AS t, md5(coalesce(string_agg(id || '@' || updated_at::text, ',' ORDER BY id), '')) AS f FROM clients
+UNION ALL
+SELECT 'resource_servers', md5(coalesce(string_agg(identifier || '@' || scope || '@' || coalesce(access_token_ttl::text, ''), ',' ORDER BY identifier), '')) FROM resource_servers
+UNION ALL
+SELECT 'signing_keys', md5(coalesce(string_agg(kid || '@' || status::text, ',' ORDER BY kid), '')) FROM signing_keys`;
+
+class FingerprintPoller {
+  #last = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly fanout: Fanout,
+    private readonly intervalMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.#check();
+    this.#timer = setInterval(() => void this.#check(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #check(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const { rows } = await this.db.sql.query<{ t: string; f: string }>(FINGERPRINT_SQL);
+      for (const { t, f } of rows) {
+        const before = this.#last.get(t);
+        this.#last.set(t, f);
+        if (before !== undefined && before !== f) this.fanout.notify(`${t}:*`);
+      }
+    } catch {
+      // Tables not migrated yet, or the database closing: the next tick tries again.
+    } finally {
+      this.#busy = false;
+    }
   }
 }
