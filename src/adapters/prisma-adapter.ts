@@ -42,7 +42,36 @@ ON CONFLICT (token_hash) DO UPDATE SET grant_id = EXCLUDED.grant_id, client_id =
   user_id = EXCLUDED.user_id, payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at,
   consumed_at = COALESCE(refresh_tokens.consumed_at, EXCLUDED.consumed_at)`;
 
+/** A bounded set of recent misses (insertion-ordered Map as a FIFO). */
+export class MissCache {
+  #seen = new Map<string, number>();
+  constructor(
+    private readonly max = 50_000,
+    private readonly ttlMs = 5 * 60_000,
+  ) {}
+
+  has(key: string): boolean {
+    const at = this.#seen.get(key);
+    if (at === undefined) return false;
+    if (Date.now() - at > this.ttlMs) {
+      this.#seen.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  add(key: string): void {
+    if (this.#seen.size >= this.max) this.#seen.delete(this.#seen.keys().next().value as string);
+    this.#seen.set(key, Date.now());
+  }
+
+  delete(key: string): void {
+    this.#seen.delete(key);
+  }
+}
+
 export class PrismaStore {
+  readonly refreshMisses = new MissCache();
   constructor(
     readonly db: Database,
     readonly clients: ClientCache,
@@ -89,6 +118,7 @@ class PrismaAdapter implements Adapter {
         return;
       case 'RefreshToken': {
         const consumedAt = typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000).toISOString() : null;
+        this.store.refreshMisses.delete(storageHash(id));
         await sql.query(UPSERT_REFRESH_TOKEN, [
           storageHash(id), payload.grantId, payload.clientId, userId, json, expiresAt, consumedAt,
         ]);
@@ -121,12 +151,24 @@ class PrismaAdapter implements Adapter {
         return row && row.expiresAt > now ? fromStored(row.payload, id) : undefined;
       }
       case 'RefreshToken': {
-        const row = await this.#prisma.refreshToken.findUnique({
-          where: { tokenHash: sha256hex(id) },
-          select: { payload: true, expiresAt: true, consumedAt: true },
-        });
-        if (!row || row.expiresAt <= now) return undefined;
-        return fromStored(row.payload, id, row.consumedAt ? epochSeconds(row.consumedAt.getTime()) : undefined);
+        const hash = sha256hex(id);
+        // Introspection and revocation look every presented token up as a refresh token too, so
+        // most lookups here are misses for access tokens. A value is 256 random bits: one never
+        // seen as a refresh token cannot become one later, so remembering misses is safe.
+        if (this.store.refreshMisses.has(hash)) return undefined;
+        // Raw SQL on the hot path: a primary-key read, without the ORM's per-query overhead.
+        const { rows } = await this.store.db.sql.query<{ payload: unknown; expires_at: Date | string; consumed_at: Date | string | null }>(
+          'SELECT payload, expires_at, consumed_at FROM refresh_tokens WHERE token_hash = $1',
+          [hash],
+        );
+        const row = rows[0];
+        if (!row) {
+          this.store.refreshMisses.add(hash);
+          return undefined;
+        }
+        if (new Date(row.expires_at) <= now) return undefined;
+        const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
+        return fromStored(payload, id, row.consumed_at ? epochSeconds(new Date(row.consumed_at).getTime()) : undefined);
       }
       case 'Client': {
         const row = await this.store.clients.load(id, async () => {
