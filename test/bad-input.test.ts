@@ -14,7 +14,7 @@ interface Case {
   path: string;
   method?: string;
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  body?: string | Uint8Array<ArrayBuffer>;
   status: number | number[];
   json?: boolean;
 }
@@ -28,7 +28,7 @@ const cases: Case[] = [
   { name: 'token without grant_type', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: 'foo=bar', status: 400, json: true },
   { name: 'token with unsupported grant_type', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: 'grant_type=password&username=a&password=b', status: 400, json: true },
   { name: 'token with JSON body', path: '/token', method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: '{"grant_type":"client_credentials"}', status: 400, json: true },
-  { name: 'token with invalid UTF-8', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: Buffer.from([0x67, 0x72, 0x61, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65, 0x3d, 0xff, 0xfe]), status: 400, json: true },
+  { name: 'token with invalid UTF-8', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: Uint8Array.from([0x67, 0x72, 0x61, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65, 0x3d, 0xff, 0xfe]), status: 400, json: true },
   { name: 'token with a forged code', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: 'grant_type=authorization_code&code=forged&redirect_uri=http://rp.test/cb&code_verifier=' + 'a'.repeat(43), status: 400, json: true },
   { name: 'token with a forged refresh token', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: basic }, body: 'grant_type=refresh_token&refresh_token=forged', status: 400, json: true },
   { name: 'token with a malformed Basic header', path: '/token', method: 'POST', headers: { 'content-type': form, authorization: 'Basic !!!' }, body: 'grant_type=client_credentials', status: [400, 401], json: true },

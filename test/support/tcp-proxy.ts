@@ -29,18 +29,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
+  const down = () => {
+    accepting = false;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
   return {
     port,
-    down() {
-      accepting = false;
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
+    down,
     up() {
       accepting = true;
     },
     async close() {
-      this.down();
+      down();
       await new Promise((r) => server.close(r));
     },
   };
