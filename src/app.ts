@@ -38,7 +38,7 @@ export function createApp(opts: {
   logger: Logger;
   holder: ProviderHolder & { mounted?: () => Koa.Middleware };
   interactionDeps: InteractionDeps;
-  routers: Router[];
+  routers: { prefixes: string[]; router: Router }[];
 }): Koa {
   const { config, logger } = opts;
   const app = new Koa({ proxy: config.trustProxy });
@@ -58,9 +58,14 @@ export function createApp(opts: {
     }
     await next();
   });
-  for (const r of [...opts.routers, interactionRouter(opts.interactionDeps)]) {
-    app.use(r.routes());
-    app.use(r.allowedMethods());
+  // Our routers only see the paths they own, so the provider's hot endpoints (/token,
+  // /token/introspection) do not pay for route matching they can never hit.
+  for (const { prefixes, router } of [...opts.routers, { prefixes: ['/interaction/'], router: interactionRouter(opts.interactionDeps) }]) {
+    const routes = router.routes() as unknown as Koa.Middleware;
+    const methods = router.allowedMethods() as unknown as Koa.Middleware;
+    app.use((ctx, next) =>
+      prefixes.some((p) => ctx.path.startsWith(p)) ? routes(ctx, () => methods(ctx, next)) : next(),
+    );
   }
   const holder = opts.holder as ProviderHolder & { mounted: () => Koa.Middleware };
   app.use((ctx, next) => holder.mounted()(ctx, next));

@@ -102,7 +102,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     logger,
     holder,
     interactionDeps: { config, prisma: db.prisma, logger, getProvider: () => holder.current },
-    routers: [healthRouter({ db, redis })],
+    routers: [{ prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) }],
   });
 
   // Embedded mode: share our PGlite with local processes (the CLI) over a Unix socket.
