@@ -22,6 +22,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const WARMUP = 2;
+// Rounds alternate which server goes first, so JIT warm-up and machine noise do not favour one.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENT_ID = 'bench';
 const SECRET = 'bench-secret-0123456789abcdef';
 const API = 'https://api.bench.test';
@@ -156,21 +158,33 @@ async function main() {
   });
   redis.disconnect();
 
-  console.log(`bench: ${CONNECTIONS} connections, keep-alive, ${WARMUP}s warm-up + ${DURATION}s per scenario; servers run one after the other`);
+  console.log(`bench: ${CONNECTIONS} connections, keep-alive, ${WARMUP}s warm-up + ${DURATION}s per scenario, ${ROUNDS} rounds; servers run one after the other`);
   const ours = await startOurs();
   const plain = await startPlain();
   let results: Result[] = [];
   try {
     // Both servers live in this process, one loaded at a time: the JavaScript of a server runs on
     // one core, autocannon and PostgreSQL/Redis use the rest of the machine.
-    results = [...(await scenarios(plain.target, false)), ...(await scenarios(ours.target, true))];
+    const all: Result[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? [plain.target, ours.target] : [ours.target, plain.target];
+      for (const t of order) all.push(...(await scenarios(t, t === ours.target)));
+    }
+    // Mean over the rounds, per scenario and server.
+    const keys = [...new Set(all.map((r) => `${r.scenario}|${r.server}`))];
+    results = keys.map((k) => {
+      const rs = all.filter((r) => `${r.scenario}|${r.server}` === k);
+      const mean = (f: (r: Result) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+      return { ...rs[0], rps: mean((r) => r.rps), p50: mean((r) => r.p50), p99: mean((r) => r.p99) };
+    });
+    for (const r of all) console.log(`  round result: ${r.scenario} / ${r.server}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms`);
   } finally {
     await ours.close();
     await plain.close();
   }
 
   const row = (r: Result) =>
-    `${r.scenario.padEnd(36)} ${r.server.padEnd(32)} ${r.rps.toFixed(0).padStart(8)} ${String(r.p50).padStart(6)} ${String(r.p99).padStart(6)}`;
+    `${r.scenario.padEnd(36)} ${r.server.padEnd(32)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)}`;
   console.log(`\n${'scenario'.padEnd(36)} ${'server'.padEnd(32)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)}`);
   for (const r of results) console.log(row(r));
 
@@ -178,7 +192,7 @@ async function main() {
   for (const scenario of ['client_credentials (opaque)', 'introspection']) {
     const o = results.find((r) => r.scenario === scenario && r.server.startsWith('ours'))!;
     const p = results.find((r) => r.scenario === scenario && r.server.startsWith('plain'))!;
-    console.log(`  ${scenario.padEnd(30)} req/s ${(o.rps / p.rps).toFixed(2)}   p99 ${o.p99} ms vs ${p.p99} ms`);
+    console.log(`  ${scenario.padEnd(30)} req/s ${(o.rps / p.rps).toFixed(2)}   p99 ${o.p99.toFixed(1)} ms vs ${p.p99.toFixed(1)} ms`);
   }
   const cc = results.find((r) => r.scenario === 'client_credentials (opaque)' && r.server.startsWith('ours'))!;
   console.log(
