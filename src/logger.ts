@@ -17,13 +17,14 @@ const paths = [
   'headers.authorization',
 ];
 
-export function createLogger(level: string = 'info'): Logger {
-  return pino({
+export function createLogger(level: string = 'info', destination?: NodeJS.WritableStream): Logger {
+  const options = {
     level,
     redact: { paths, censor: '[redacted]' },
     base: { service: 'idserver' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };
