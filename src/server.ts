@@ -18,6 +18,7 @@ import { createProvider } from './provider/configuration.ts';
 import { attachProviderEvents } from './provider/events.ts';
 import { loadSigningKeys } from './provider/keys.ts';
 import { healthRouter } from './routes/health.ts';
+import { LoginRateLimiter } from './services/rate-limit.ts';
 import { listResourceScopes, ResourceServerCache } from './services/resources.ts';
 
 export interface RunningServer {
@@ -101,7 +102,13 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     config,
     logger,
     holder,
-    interactionDeps: { config, prisma: db.prisma, logger, getProvider: () => holder.current },
+    interactionDeps: {
+      config,
+      prisma: db.prisma,
+      logger,
+      loginLimiter: new LoginRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
+      getProvider: () => holder.current,
+    },
     routers: [{ prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) }],
   });
 

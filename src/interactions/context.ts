@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import { hmacHex } from '../services/crypto.ts';
+import type { LoginRateLimiter } from '../services/rate-limit.ts';
 import { renderView } from '../views.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
 import { csrfToken } from './csrf.ts';
@@ -13,6 +14,7 @@ export interface InteractionDeps {
   config: Config;
   prisma: PrismaClient;
   logger: Logger;
+  loginLimiter: LoginRateLimiter;
   getProvider(): Provider;
 }
 

@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { recordEvent, recordLoginAttempt } from '../services/audit.ts';
+import { RateLimitedError } from '../services/rate-limit.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../services/passwords.ts';
 import { findUserByLogin, recordSuccessfulLogin } from '../services/users.ts';
 import { clientName, finishInteraction, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
@@ -28,6 +29,24 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, details: 
   const { prisma, config } = deps;
   const info = requestInfo(ctx, config);
 
+  try {
+    await deps.loginLimiter.consume(login, info.ipHash);
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    const known = await findUserByLogin(prisma, login);
+    await recordLoginAttempt(prisma, { userId: known?.id ?? null, successful: false, reason: `locked_${err.scope}`, ...info });
+    if (known) await recordEvent(prisma, { userId: known.id, type: 'login_locked', metadata: { scope: err.scope } });
+    const minutes = Math.max(1, Math.ceil(err.retryAfterSeconds / 60));
+    ctx.set('Retry-After', String(err.retryAfterSeconds));
+    return showLogin(
+      ctx,
+      deps,
+      details,
+      { error: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, login: typedLogin },
+      429,
+    );
+  }
+
   const user = await findUserByLogin(prisma, login);
   if (!user || !user.passwordHash) {
     await burnPasswordCheck(password);
@@ -51,6 +70,7 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, details: 
   // bcrypt (imported) or outdated argon2 parameters: upgrade the stored hash now that we know the password.
   const newHash = result.needsRehash ? await hashPassword(password) : undefined;
   await recordSuccessfulLogin(prisma, user.id, newHash);
+  await deps.loginLimiter.reset(login);
   await recordLoginAttempt(prisma, { userId: user.id, successful: true, reason: 'password', ...info });
   await recordEvent(prisma, {
     userId: user.id,
