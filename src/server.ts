@@ -69,8 +69,8 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   const baseFindAccount = createFindAccount(db.prisma);
   const findAccount: typeof baseFindAccount = (ctx, sub, token) => guard('database', async () => baseFindAccount(ctx, sub, token));
 
-  const build = async () => {
-    const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg);
+  const build = async (reload = false) => {
+    const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg, { create: !reload });
     const resourceScopes = await listResourceScopes(db.prisma);
     const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources, resourceScopes });
     attachProviderEvents(provider, logger);
@@ -84,7 +84,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   const scheduleRebuild = (why: string) => {
     clearTimeout(rebuild);
     rebuild = setTimeout(() => {
-      build()
+      build(true)
         .then((p) => {
           holder.swap(p);
           logger.info({ why }, 'provider reloaded');

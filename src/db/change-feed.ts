@@ -229,6 +229,9 @@ class FingerprintPoller {
 
   async #check(): Promise<void> {
     if (this.#busy) return;
+    // A CLI transaction open on the shared PGlite session: reading now would see its uncommitted
+    // rows (one session serves every socket client). Look again on the next tick, after its commit.
+    if (this.db.pglite?.isInTransaction()) return;
     this.#busy = true;
     try {
       const { rows } = await this.db.sql.query<{ t: string; f: string }>(FINGERPRINT_SQL);

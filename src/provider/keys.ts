@@ -27,12 +27,18 @@ async function insertKey(prisma: PrismaClient, encKey: Buffer, alg: SigningAlg):
  * Returns the private JWKS for oidc-provider: active keys first (the primary algorithm first, since
  * the provider signs with the first key of an algorithm), then retired keys still in their overlap.
  * Creates the missing active keys in a locked transaction so that concurrent first starts of
- * several instances do not each create their own.
+ * several instances do not each create their own. Reloads pass `create: false`: a reload only
+ * follows what a rotation wrote, it never adds keys of its own.
  */
-export async function loadSigningKeys(prisma: PrismaClient, encKey: Buffer, primary: SigningAlg): Promise<JWK[]> {
+export async function loadSigningKeys(
+  prisma: PrismaClient,
+  encKey: Buffer,
+  primary: SigningAlg,
+  { create = true }: { create?: boolean } = {},
+): Promise<JWK[]> {
   let rows = await prisma.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
   const missing = SIGNING_ALGS.filter((alg) => !rows.some((r) => r.alg === alg && r.status === 'active'));
-  if (missing.length) {
+  if (missing.length && create) {
     await prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(7321001)');
       const current = await tx.signingKey.findMany({ where: { status: 'active' } });
