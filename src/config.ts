@@ -46,6 +46,13 @@ const schema = z.object({
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PRODUCT_NAME: z.string().min(1).max(80).default('Identity'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).max(254).optional(),
+  REGISTRATION_ENABLED: bool.default(true),
+  REQUIRE_EMAIL_VERIFICATION: bool.default(true),
+  REVOKE_SESSIONS_ON_PASSWORD_RESET: bool.default(true),
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  PURGE_INTERVAL: z.coerce.number().int().min(0).default(3600),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -81,6 +88,21 @@ export interface Config {
   trustProxy: boolean;
   logLevel: Env['LOG_LEVEL'];
   productName: string;
+  mail: {
+    /** SMTP server; unset (the embedded default) writes .eml files under DATA_DIR/mail instead. */
+    smtpUrl?: string;
+    from: string;
+  };
+  account: {
+    registrationEnabled: boolean;
+    requireEmailVerification: boolean;
+    /** A password reset ends the user's other sessions, grants and refresh tokens. */
+    revokeOnPasswordReset: boolean;
+    /** Login attempts older than this are purged. */
+    retentionDays: number;
+    /** Seconds between in-process purge runs; 0 disables the job (run `cli purge` instead). */
+    purgeIntervalSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -140,6 +162,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     productName: e.PRODUCT_NAME,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `${e.PRODUCT_NAME} <no-reply@${new URL(e.ISSUER ?? 'http://localhost').hostname}>`,
+    },
+    account: {
+      registrationEnabled: e.REGISTRATION_ENABLED,
+      requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
+      revokeOnPasswordReset: e.REVOKE_SESSIONS_ON_PASSWORD_RESET,
+      retentionDays: e.RETENTION_DAYS,
+      purgeIntervalSeconds: e.PURGE_INTERVAL,
+    },
   };
 }
 

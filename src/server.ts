@@ -18,7 +18,12 @@ import { createProvider } from './provider/configuration.ts';
 import { attachProviderEvents } from './provider/events.ts';
 import { loadSigningKeys } from './provider/keys.ts';
 import { healthRouter } from './routes/health.ts';
-import { LoginRateLimiter } from './services/rate-limit.ts';
+import { accountRouter } from './routes/account/router.ts';
+import { recordEvent } from './services/audit.ts';
+import { createMailer } from './services/mail.ts';
+import { startPurgeJob } from './services/purge.ts';
+import { ActionRateLimiter, LoginRateLimiter } from './services/rate-limit.ts';
+import { createShortStore } from './services/short-store.ts';
 import { listResourceScopes, ResourceServerCache } from './services/resources.ts';
 
 export interface RunningServer {
@@ -26,6 +31,8 @@ export interface RunningServer {
   server: Server;
   db: Database;
   redis?: Redis;
+  /** Revokes a grant and every token under it in both stores (for services and tests). */
+  revokeGrant(grantId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,7 +80,9 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg, { create: !reload });
     const resourceScopes = await listResourceScopes(db.prisma);
     const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources, resourceScopes });
-    attachProviderEvents(provider, logger);
+    attachProviderEvents(provider, logger, (accountId, clientId) =>
+      recordEvent(db.prisma, { userId: accountId, type: 'logout', metadata: clientId ? { clientId } : {} }),
+    );
     return provider;
   };
   const holder = providerHolder(await build());
@@ -98,19 +107,29 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   });
   feed.on('signing_keys', () => scheduleRebuild('signing keys changed'));
 
+  const mailer = createMailer(config, logger);
+  const interactionDeps = {
+    config,
+    prisma: db.prisma,
+    logger,
+    loginLimiter: new LoginRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
+    actionLimiter: new ActionRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
+    mailer,
+    store: createShortStore(redis, config.redisKeyPrefix),
+    revokeGrant: (grantId: string) => storage.revokeByGrantId(grantId),
+    getProvider: () => holder.current,
+  };
   const app = createApp({
     config,
     logger,
     holder,
-    interactionDeps: {
-      config,
-      prisma: db.prisma,
-      logger,
-      loginLimiter: new LoginRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
-      getProvider: () => holder.current,
-    },
-    routers: [{ prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) }],
+    interactionDeps,
+    routers: [
+      { prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) },
+      { prefixes: ['/account'], router: accountRouter(interactionDeps) },
+    ],
   });
+  const purgeJob = startPurgeJob(db.prisma, config, logger);
 
   // Embedded mode: share our PGlite with local processes (the CLI) over a Unix socket.
   let socketServer: PGLiteSocketServer | undefined;
@@ -137,10 +156,13 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     server,
     db,
     redis,
+    revokeGrant: (grantId: string) => storage.revokeByGrantId(grantId),
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(rebuild);
+      purgeJob.stop();
+      mailer.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -27,8 +27,8 @@ describe(`login lockout (${DATABASE_URL ? 'PostgreSQL' : 'PGlite'} + ${REDIS_URL
   beforeAll(async () => {
     srv = await startTestServer('lockout');
     await createClient(srv.db.prisma, { id: 'app', secret: 'app-secret-0123456789abcdef', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scope: 'openid' });
-    await createUser(srv.db.prisma, { email: 'victim@example.test', password: PASSWORD });
-    await createUser(srv.db.prisma, { email: 'bystander@example.test', password: PASSWORD });
+    await createUser(srv.db.prisma, { email: 'victim@example.test', password: PASSWORD, emailVerified: true });
+    await createUser(srv.db.prisma, { email: 'bystander@example.test', password: PASSWORD, emailVerified: true });
   });
   afterAll(async () => {
     await srv?.stop();

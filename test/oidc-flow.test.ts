@@ -64,7 +64,7 @@ describe(`authorization code + PKCE, tokens, logout (${backends})`, () => {
     const prisma = srv.db.prisma;
     await createUser(prisma, { email: 'alice@example.test', username: 'alice', password: PASSWORD, emailVerified: true, firstName: 'Alice' });
     await createUser(prisma, { email: 'bob@example.test', password: PASSWORD, emailVerified: false });
-    await createUser(prisma, { email: 'legacy@example.test', passwordHash: await bcrypt.hash(PASSWORD, 12) });
+    await createUser(prisma, { email: 'legacy@example.test', passwordHash: await bcrypt.hash(PASSWORD, 12), emailVerified: true });
     const suspended = await createUser(prisma, { email: 'sus@example.test', password: PASSWORD });
     await prisma.user.update({ where: { id: suspended.id }, data: { status: 'suspended' } });
     await createResourceServer(prisma, { identifier: API, scope: 'read write' });

@@ -5,6 +5,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
+import { Redis } from 'ioredis';
+import { createAdapterFactory } from '../adapters/index.ts';
+import type { RevokeGrant } from '../services/revocation.ts';
 
 export class CliError extends Error {}
 
@@ -47,4 +50,21 @@ export function list(v: unknown): string[] {
   if (v === undefined) return [];
   const arr = Array.isArray(v) ? v : [v];
   return arr.flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * withDb plus a grant revoker reaching both stores (Redis when configured). Without Redis the
+ * short-lived tokens live in the server's memory, out of the CLI's reach: they expire on their own.
+ */
+export async function withStores<T>(fn: (ctx: CliContext & { revokeGrant: RevokeGrant }) => Promise<T>): Promise<T> {
+  return withDb(async (ctx) => {
+    const redis = ctx.config.redisUrl ? new Redis(ctx.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }) : undefined;
+    const storage = createAdapterFactory({ db: ctx.db, redis, keyPrefix: ctx.config.redisKeyPrefix });
+    try {
+      return await fn({ ...ctx, revokeGrant: (id) => storage.revokeByGrantId(id) });
+    } finally {
+      await storage.close().catch(() => {});
+      redis?.disconnect();
+    }
+  });
 }

@@ -5,6 +5,7 @@ import { CliError } from './context.ts';
 import * as client from './client.ts';
 import * as db from './db.ts';
 import * as keys from './keys.ts';
+import * as purge from './purge.ts';
 import * as resource from './resource.ts';
 import * as user from './user.ts';
 
@@ -14,6 +15,7 @@ const groups: Record<string, { help: string; run(sub: string | undefined, argv: 
   resource,
   keys,
   db,
+  purge,
 };
 
 const usage = `usage: npm run -s cli -- <command>\n\n${Object.values(groups).map((g) => g.help).join('\n\n')}\n`;
@@ -26,6 +28,7 @@ async function main(argv: string[]) {
   }
   const g = groups[group];
   if (!g) throw new CliError(`unknown command "${group}"\n\n${usage}`);
+  if (group === 'purge' && sub !== '--help' && sub !== '-h') return g.run(sub, rest);
   if (!sub || sub === '--help' || sub === '-h') {
     process.stdout.write(`${g.help}\n`);
     return;

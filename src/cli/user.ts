@@ -1,11 +1,18 @@
 import { ZodError } from 'zod';
 import { createUser, UserExistsError } from '../services/users.ts';
-import { CliError, parse, print, required, withDb } from './context.ts';
+import { setUserStatus } from '../services/account-status.ts';
+import { findUserByLogin } from '../services/users.ts';
+import { CliError, parse, print, required, withDb, withStores } from './context.ts';
 
 export const help = `user create --email E (--password P | --password-hash PHC) [--username U] [--verified]
               [--first-name F] [--last-name L]
                  Creates a user (role "user"). --password-hash imports an argon2 or bcrypt hash.
-user list        Lists users.`;
+user list        Lists users.
+user suspend|disable|activate --user EMAIL_OR_USERNAME
+                 Changes the status. Suspending or disabling ends the user's sessions and revokes
+                 their grants and refresh tokens at once.`;
+
+const STATUS = { suspend: 'suspended', disable: 'disabled', activate: 'active' } as const;
 
 export async function run(sub: string | undefined, argv: string[]): Promise<void> {
   if (sub === 'create') {
@@ -42,6 +49,19 @@ export async function run(sub: string | undefined, argv: string[]): Promise<void
     });
     const { passwordHash: _h, ...shown } = user;
     return print(shown);
+  }
+  if (sub === 'suspend' || sub === 'disable' || sub === 'activate') {
+    const v = parse(argv, { user: { type: 'string' } });
+    if (v.help) return console.log(help);
+    const login = required(v, 'user');
+    return print(
+      await withStores(async ({ db, revokeGrant }) => {
+        const user = await findUserByLogin(db.prisma, login);
+        if (!user) throw new CliError(`no user "${login}"`);
+        const r = await setUserStatus(db.prisma, revokeGrant, user.id, STATUS[sub], { actor: 'cli' });
+        return { id: user.id, status: STATUS[sub], ...r };
+      }),
+    );
   }
   if (sub === 'list') {
     const users = await withDb(({ db }) =>

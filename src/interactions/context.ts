@@ -5,7 +5,10 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import { hmacHex } from '../services/crypto.ts';
-import type { LoginRateLimiter } from '../services/rate-limit.ts';
+import type { Mailer } from '../services/mail.ts';
+import type { ActionRateLimiter, LoginRateLimiter } from '../services/rate-limit.ts';
+import type { RevokeGrant } from '../services/revocation.ts';
+import type { ShortStore } from '../services/short-store.ts';
 import { renderView } from '../views.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
 import { csrfToken } from './csrf.ts';
@@ -15,6 +18,11 @@ export interface InteractionDeps {
   prisma: PrismaClient;
   logger: Logger;
   loginLimiter: LoginRateLimiter;
+  actionLimiter: ActionRateLimiter;
+  mailer: Mailer;
+  /** Per-sign-in-attempt state (keyed by interaction uid). */
+  store: ShortStore;
+  revokeGrant: RevokeGrant;
   getProvider(): Provider;
 }
 

@@ -6,6 +6,7 @@ import { RateLimitedError } from '../services/rate-limit.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../services/passwords.ts';
 import { findUserByLogin, recordSuccessfulLogin } from '../services/users.ts';
 import { clientName, finishInteraction, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
+import { clearPending, sendVerification, setPending, showCheckEmail } from './email-check.ts';
 
 const GENERIC_ERROR = 'Incorrect email, username or password.';
 
@@ -15,7 +16,14 @@ const loginForm = z.object({
 });
 
 export async function showLogin(ctx: Context, deps: InteractionDeps, details: InteractionDetails, extra: Record<string, unknown> = {}, status = 200) {
-  renderInteraction(ctx, deps, details, 'login', { clientName: await clientName(deps, details.params.client_id), ...extra }, status);
+  renderInteraction(
+    ctx,
+    deps,
+    details,
+    'login',
+    { clientName: await clientName(deps, details.params.client_id), registrationEnabled: deps.config.account.registrationEnabled, ...extra },
+    status,
+  );
 }
 
 export async function submitLogin(ctx: Context, deps: InteractionDeps, details: InteractionDetails) {
@@ -71,6 +79,16 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, details: 
   const newHash = result.needsRehash ? await hashPassword(password) : undefined;
   await recordSuccessfulLogin(prisma, user.id, newHash);
   await deps.loginLimiter.reset(login);
+
+  if (deps.config.account.requireEmailVerification && !user.emailVerified) {
+    // Right password, unverified address: wait on the "check your email" page with a fresh link.
+    await recordLoginAttempt(prisma, { userId: user.id, successful: false, reason: 'email_unverified', ...info });
+    await sendVerification(ctx, deps, user.id, user.email);
+    const pending = { accountId: user.id, email: user.email, amr: ['pwd'] };
+    await setPending(deps, details.uid, pending);
+    return showCheckEmail(ctx, deps, details, pending);
+  }
+
   await recordLoginAttempt(prisma, { userId: user.id, successful: true, reason: 'password', ...info });
   await recordEvent(prisma, {
     userId: user.id,
@@ -78,5 +96,6 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, details: 
     metadata: { method: 'pwd', clientId: String(details.params.client_id ?? ''), rehashed: Boolean(newHash) },
   });
 
+  await clearPending(deps, details.uid);
   await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:idserver:acr:pwd' } }, false);
 }

@@ -8,7 +8,9 @@ import { HttpError } from '../errors.ts';
 import { confirmConsent, showConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { verifyCsrf } from './csrf.ts';
+import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { assertRegistrationOpen, showRegister, submitRegister } from './register.ts';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -42,7 +44,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   router.get('/', async (ctx) => {
     const details = await load(ctx);
-    if (details.prompt.name === 'login') return showLogin(ctx, deps, details);
+    if (details.prompt.name === 'login') {
+      const pending = await getPending(deps, details.uid);
+      return pending ? showCheckEmail(ctx, deps, details, pending) : showLogin(ctx, deps, details);
+    }
     if (details.prompt.name === 'consent') return showConsent(ctx, deps, details);
     throw new HttpError(400, 'unsupported_prompt', 'This sign-in step is not supported.');
   });
@@ -52,6 +57,33 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (details.prompt.name !== 'login') throw new HttpError(400, 'wrong_step', 'You are already signed in for this request. Go back and try again.');
     await submitLogin(ctx, deps, details);
   });
+
+  const loginStep = (details: InteractionDetails) => {
+    if (details.prompt.name !== 'login') throw new HttpError(400, 'wrong_step', 'You are already signed in for this request. Go back and try again.');
+  };
+
+  router.get('/register', async (ctx) => {
+    assertRegistrationOpen(deps);
+    const details = await load(ctx);
+    loginStep(details);
+    await showRegister(ctx, deps, details);
+  });
+
+  router.post('/register', forms, withForm, async (ctx) => {
+    const details = ctx.state.details as InteractionDetails;
+    loginStep(details);
+    await submitRegister(ctx, deps, details);
+  });
+
+  const waitingStep = (fn: typeof resendVerification) => async (ctx: Context) => {
+    const details = ctx.state.details as InteractionDetails;
+    loginStep(details);
+    const pending = await getPending(deps, details.uid);
+    if (!pending) throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for an email confirmation. Go back and sign in again.');
+    await fn(ctx, deps, details, pending);
+  };
+  router.post('/resend', forms, withForm, waitingStep(resendVerification));
+  router.post('/continue', forms, withForm, waitingStep(continueAfterVerification));
 
   router.post('/confirm', forms, withForm, async (ctx) => {
     const details = ctx.state.details as InteractionDetails;

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { ResourceServerCache } from '../services/resources.ts';
 import { renderView } from '../views.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
+import { accountClient, loadExistingGrant } from './account-client.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -41,9 +42,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: deps.Adapter,
     findAccount: deps.findAccount,
-    // No static clients: every client lives in the database (CLI, admin API, dynamic registration)
-    // so that a client created by the CLI is usable by every running instance at once.
-    clients: [],
+    // Relying parties live in the database (CLI, admin API, dynamic registration) so that a client
+    // created by the CLI is usable by every running instance at once. The one static client is the
+    // built-in account pages' own (see account-client.ts).
+    clients: [accountClient(config.issuer)],
+    loadExistingGrant,
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],

@@ -22,7 +22,7 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
 };
 
 export class RateLimitedError extends Error {
-  constructor(readonly retryAfterSeconds: number, readonly scope: 'account' | 'ip') {
+  constructor(readonly retryAfterSeconds: number, readonly scope: string) {
     super('too many attempts');
   }
 }
@@ -75,4 +75,44 @@ export class LoginRateLimiter {
   async reset(login: string): Promise<void> {
     await this.#account.delete(this.#accountKey(login));
   }
+}
+
+/**
+ * Limits on requests that send mail or create accounts, so nobody can flood a mailbox or mass-register:
+ * [points, window seconds] per action and key. Keys are HMACs like the login keys.
+ */
+export const ACTION_LIMITS = {
+  register_ip: [10, 3600],
+  reset_email: [3, 3600],
+  reset_ip: [20, 3600],
+  verify_resend: [5, 3600],
+  email_change: [5, 3600],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type LimitedAction = keyof typeof ACTION_LIMITS;
+
+export class ActionRateLimiter {
+  readonly #limiters: Record<LimitedAction, RateLimiterAbstract>;
+
+  constructor(redis: Redis | undefined, private readonly hmacKey: Buffer, prefix: string) {
+    this.#limiters = Object.fromEntries(
+      Object.entries(ACTION_LIMITS).map(([action, [points, duration]]) => [action, limiter(redis, `${prefix}rl:${action}`, points, duration)]),
+    ) as Record<LimitedAction, RateLimiterAbstract>;
+  }
+
+  /** Takes one request from the budget of (action, key), or throws RateLimitedError. */
+  async consume(action: LimitedAction, key: string): Promise<void> {
+    try {
+      await this.#limiters[action].consume(hmacHex(this.hmacKey, `${action}:${key.trim().toLowerCase()}`));
+    } catch (res) {
+      if (res instanceof RateLimiterRes) throw new RateLimitedError(Math.ceil(res.msBeforeNext / 1000), action);
+      throw res;
+    }
+  }
+}
+
+/** "Try again in N minutes" for a page. */
+export function retryMessage(err: RateLimitedError): string {
+  const minutes = Math.max(1, Math.ceil(err.retryAfterSeconds / 60));
+  return `Too many requests. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
 }

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "AccountEventType" ADD VALUE 'registration_collision';

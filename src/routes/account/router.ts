@@ -1,0 +1,29 @@
+// Hosted pages outside a sign-in: the account page, email verification links, password reset.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { InteractionDeps } from '../../interactions/context.ts';
+import { messagePage } from './page.ts';
+import { showForgot, showReset, submitForgot, submitReset } from './password-reset.ts';
+import { changeEmail, changePassword, showAccount } from './profile.ts';
+import { verifyEmail } from './verify-email.ts';
+
+export function accountRouter(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/account' });
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  router.get('/', (ctx) => showAccount(ctx, deps));
+  router.post('/password', forms, (ctx) => changePassword(ctx, deps));
+  router.post('/email', forms, (ctx) => changeEmail(ctx, deps));
+  router.get('/callback', (ctx) => {
+    if (typeof ctx.query.error === 'string') {
+      return messagePage(ctx, deps, 'Not signed in', 'The sign-in was cancelled or did not complete.', 400, { href: '/account', text: 'Try again' });
+    }
+    ctx.redirect('/account');
+  });
+  router.get('/verify-email', (ctx) => verifyEmail(ctx, deps));
+  router.get('/forgot', (ctx) => showForgot(ctx, deps));
+  router.post('/forgot', forms, (ctx) => submitForgot(ctx, deps));
+  router.get('/reset', (ctx) => showReset(ctx, deps));
+  router.post('/reset', forms, (ctx) => submitReset(ctx, deps));
+  return router;
+}
