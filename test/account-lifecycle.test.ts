@@ -325,3 +325,50 @@ describe(`account lifecycle (${backends}, real SMTP)`, () => {
     expect(noCsrf.status).toBe(403);
   });
 });
+
+describe('without SMTP and with registration turned off', () => {
+  let plain: TestServer;
+  beforeAll(async () => {
+    plain = await startTestServer('nosmtp', { env: { REGISTRATION_ENABLED: 'false' } });
+    await createClient(plain.db.prisma, { id: 'lc', secret: 'lc-secret-0123456789abcdef', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scope: 'openid' });
+  }, 60_000);
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  it('writes mail as .eml files under DATA_DIR/mail', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    await createUser(plain.db.prisma, { email: 'eml@example.test', password: PASSWORD, emailVerified: true });
+    const agent = new Agent();
+    const form = await agent.request(`${plain.issuer}/account/forgot`);
+    const res = await agent.submit(form.url, '/account/forgot', { csrf: formField(form.body, 'csrf'), email: 'eml@example.test' });
+    expect(res.status).toBe(200);
+    let files: string[] = [];
+    for (let i = 0; i < 100 && !files.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      files = (() => {
+        try {
+          return readdirSync(`${plain.dataDir}/mail`).filter((f) => f.endsWith('.eml'));
+        } catch {
+          return [];
+        }
+      })();
+    }
+    expect(files).toHaveLength(1);
+    const eml = readFileSync(`${plain.dataDir}/mail/${files[0]}`, 'utf8');
+    expect(eml).toMatch(/^To: eml@example\.test$/m);
+    expect(eml).toContain('/account/reset?token=');
+  });
+
+  it('hides registration when it is turned off', async () => {
+    const agent = new Agent();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const q = new URLSearchParams({ client_id: 'lc', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const login = await agent.follow(`${plain.issuer}/auth?${q}`, plain.issuer);
+    expect(login.body).toContain('/login"');
+    expect(login.body).not.toContain('Create an account');
+    const reg = await agent.request(new URL(formAction(login.body, '/login').replace('/login', '/register'), login.url).toString());
+    expect(reg.status).toBe(404);
+    expect(reg.body).toContain('turned off');
+  });
+});
