@@ -52,7 +52,7 @@ describe.skipIf(skip)(`hosted login in a real browser${skip ? ' (SKIPPED: chromi
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => rpServer?.close(r));
+    if (rpServer) await new Promise((r) => rpServer.close(r));
     await srv?.stop();
   });
 
