@@ -53,6 +53,7 @@ const schema = z.object({
   REVOKE_SESSIONS_ON_PASSWORD_RESET: bool.default(true),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   PURGE_INTERVAL: z.coerce.number().int().min(0).default(3600),
+  MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -102,6 +103,8 @@ export interface Config {
     retentionDays: number;
     /** Seconds between in-process purge runs; 0 disables the job (run `cli purge` instead). */
     purgeIntervalSeconds: number;
+    /** Concurrent browser sessions per user; a new sign-in ends the oldest beyond this. */
+    maxSessions: number;
   };
 }
 
@@ -172,6 +175,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       revokeOnPasswordReset: e.REVOKE_SESSIONS_ON_PASSWORD_RESET,
       retentionDays: e.RETENTION_DAYS,
       purgeIntervalSeconds: e.PURGE_INTERVAL,
+      maxSessions: e.MAX_SESSIONS_PER_USER,
     },
   };
 }

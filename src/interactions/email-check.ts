@@ -2,11 +2,12 @@
 // here, with a resend button, and goes back to the relying party only once the address is verified.
 // The waiting state is kept per interaction in the short-lived store.
 import type { Context } from 'koa';
-import { recordEvent, recordLoginAttempt } from '../services/audit.ts';
+import { recordEvent } from '../services/audit.ts';
+import { completeLogin } from './complete.ts';
 import { issueVerificationToken } from '../services/one-time-tokens.ts';
 import { RateLimitedError, retryMessage } from '../services/rate-limit.ts';
 import { findUserById } from '../services/users.ts';
-import { finishInteraction, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
+import { renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
 
 export interface PendingLogin {
   /** Null after a registration that collided with an existing email: nothing to continue to. */
@@ -14,6 +15,8 @@ export interface PendingLogin {
   /** The address shown on the page, as the visitor typed it. */
   email: string;
   amr: string[];
+  /** What the sign-in waits for: the email link (default) or a second factor. */
+  stage?: 'verify-email' | 'mfa';
 }
 
 const key = (uid: string) => `pending:${uid}`;
@@ -65,8 +68,5 @@ export async function continueAfterVerification(ctx: Context, deps: InteractionD
   if (!user || !verifiedEnough || user.status !== 'active') {
     return showCheckEmail(ctx, deps, details, pending, { error: 'Your email address is not verified yet. Open the link we sent you, then press Continue.' }, 400);
   }
-  await deps.store.del(key(details.uid));
-  await recordLoginAttempt(deps.prisma, { userId: user.id, successful: true, reason: 'email_verified', ...requestInfo(ctx, deps.config) });
-  await recordEvent(deps.prisma, { userId: user.id, type: 'login_succeeded', metadata: { method: pending.amr.join(' '), clientId: String(details.params.client_id ?? '') } });
-  await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: pending.amr, acr: 'urn:idserver:acr:pwd' } }, false);
+  await completeLogin(ctx, deps, details, user, pending.amr, { afterVerification: true });
 }

@@ -5,8 +5,8 @@ import { recordEvent, recordLoginAttempt } from '../services/audit.ts';
 import { RateLimitedError } from '../services/rate-limit.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../services/passwords.ts';
 import { findUserByLogin, recordSuccessfulLogin } from '../services/users.ts';
-import { clientName, finishInteraction, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
-import { clearPending, sendVerification, setPending, showCheckEmail } from './email-check.ts';
+import { clientName, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
+import { completeLogin } from './complete.ts';
 
 const GENERIC_ERROR = 'Incorrect email, username or password.';
 
@@ -80,22 +80,5 @@ export async function submitLogin(ctx: Context, deps: InteractionDeps, details: 
   await recordSuccessfulLogin(prisma, user.id, newHash);
   await deps.loginLimiter.reset(login);
 
-  if (deps.config.account.requireEmailVerification && !user.emailVerified) {
-    // Right password, unverified address: wait on the "check your email" page with a fresh link.
-    await recordLoginAttempt(prisma, { userId: user.id, successful: false, reason: 'email_unverified', ...info });
-    await sendVerification(ctx, deps, user.id, user.email);
-    const pending = { accountId: user.id, email: user.email, amr: ['pwd'] };
-    await setPending(deps, details.uid, pending);
-    return showCheckEmail(ctx, deps, details, pending);
-  }
-
-  await recordLoginAttempt(prisma, { userId: user.id, successful: true, reason: 'password', ...info });
-  await recordEvent(prisma, {
-    userId: user.id,
-    type: 'login_succeeded',
-    metadata: { method: 'pwd', clientId: String(details.params.client_id ?? ''), rehashed: Boolean(newHash) },
-  });
-
-  await clearPending(deps, details.uid);
-  await finishInteraction(ctx, deps, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:idserver:acr:pwd' } }, false);
+  await completeLogin(ctx, deps, details, user, ['pwd'], { rehashed: Boolean(newHash) });
 }

@@ -10,6 +10,7 @@ import { finishInteraction, type InteractionDeps, type InteractionDetails } from
 import { verifyCsrf } from './csrf.ts';
 import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { showMfa, startStepUp, submitMfa } from './second-factor.ts';
 import { assertRegistrationOpen, showRegister, submitRegister } from './register.ts';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -46,7 +47,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (details.prompt.name === 'login') {
       const pending = await getPending(deps, details.uid);
-      return pending ? showCheckEmail(ctx, deps, details, pending) : showLogin(ctx, deps, details);
+      if (pending?.stage === 'mfa') return showMfa(ctx, deps, details);
+      if (pending) return showCheckEmail(ctx, deps, details, pending);
+      if (details.prompt.reasons.includes('mfa_required') && details.session?.accountId) return startStepUp(ctx, deps, details);
+      return showLogin(ctx, deps, details);
     }
     if (details.prompt.name === 'consent') return showConsent(ctx, deps, details);
     throw new HttpError(400, 'unsupported_prompt', 'This sign-in step is not supported.');
@@ -83,6 +87,13 @@ export function interactionRouter(deps: InteractionDeps): Router {
     await fn(ctx, deps, details, pending);
   };
   router.post('/resend', forms, withForm, waitingStep(resendVerification));
+  router.post('/mfa', forms, withForm, async (ctx) => {
+    const details = ctx.state.details as InteractionDetails;
+    loginStep(details);
+    const pending = await getPending(deps, details.uid);
+    if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
+    await submitMfa(ctx, deps, details, pending);
+  });
   router.post('/continue', forms, withForm, waitingStep(continueAfterVerification));
 
   router.post('/confirm', forms, withForm, async (ctx) => {

@@ -7,6 +7,7 @@ import type { ResourceServerCache } from '../services/resources.ts';
 import { renderView } from '../views.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
 import { accountClient, loadExistingGrant } from './account-client.ts';
+import { ACR_VALUES, loginPolicy } from './acr.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -23,7 +24,8 @@ export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pho
 
 // OIDC standard claims per scope (OIDC Core 5.4); `sub` is always released.
 const CLAIMS = {
-  openid: ['sub'],
+  // How the user authenticated travels with every ID token, so a relying party can check it.
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   email: ['email', 'email_verified'],
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
   phone: ['phone_number', 'phone_number_verified'],
@@ -116,7 +118,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: loginPolicy(),
     },
+    // Advertised in discovery; `acr_values=urn:idserver:acr:mfa` makes a second factor mandatory.
+    acrValues: ACR_VALUES,
     async renderError(ctx, out) {
       const status = ctx.status >= 400 ? ctx.status : 400;
       page(

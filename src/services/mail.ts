@@ -14,7 +14,8 @@ export type MailTemplate =
   | 'email-taken'
   | 'reset-password'
   | 'password-changed'
-  | 'email-change-notice';
+  | 'email-change-notice'
+  | 'backup-code-used';
 
 const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'verify-email': (p) => `Confirm your email address for ${p}`,
@@ -22,6 +23,7 @@ const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'reset-password': (p) => `Reset your ${p} password`,
   'password-changed': (p) => `Your ${p} password was changed`,
   'email-change-notice': (p) => `Your ${p} email address is being changed`,
+  'backup-code-used': (p) => `A backup code was used to sign in to ${p}`,
 };
 
 export interface Mailer {

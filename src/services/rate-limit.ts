@@ -87,6 +87,8 @@ export const ACTION_LIMITS = {
   reset_ip: [20, 3600],
   verify_resend: [5, 3600],
   email_change: [5, 3600],
+  // Second-factor codes: like passwords, 5 wrong ones per account per 15 minutes.
+  mfa_code: [5, 900],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type LimitedAction = keyof typeof ACTION_LIMITS;
@@ -98,6 +100,11 @@ export class ActionRateLimiter {
     this.#limiters = Object.fromEntries(
       Object.entries(ACTION_LIMITS).map(([action, [points, duration]]) => [action, limiter(redis, `${prefix}rl:${action}`, points, duration)]),
     ) as Record<LimitedAction, RateLimiterAbstract>;
+  }
+
+  /** Gives the whole budget back (a correct code clears earlier failures). */
+  async reset(action: LimitedAction, key: string): Promise<void> {
+    await this.#limiters[action].delete(hmacHex(this.hmacKey, `${action}:${key.trim().toLowerCase()}`));
   }
 
   /** Takes one request from the budget of (action, key), or throws RateLimitedError. */

@@ -1,0 +1,108 @@
+// Second factors on the account page: set up an authenticator app (QR code and the key in text,
+// active only after a correct code), backup codes (shown once, regenerable), and removal.
+// Removing a factor or regenerating codes asks for the current password.
+import type { Context } from 'koa';
+import QRCode from 'qrcode';
+import type { User } from '../../generated/prisma/client.ts';
+import type { InteractionDeps } from '../../interactions/context.ts';
+import { requestInfo } from '../../interactions/context.ts';
+import { formBody, passwordField, textField } from '../../interactions/form-fields.ts';
+import { recordEvent } from '../../services/audit.ts';
+import { regenerateBackupCodes, remainingBackupCodes } from '../../services/backup-codes.ts';
+import { verifyPassword } from '../../services/passwords.ts';
+import { RateLimitedError, retryMessage } from '../../services/rate-limit.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../../services/totp.ts';
+import { checkCsrf, renderPage } from './page.ts';
+import { signedInUser } from './session.ts';
+
+async function show(ctx: Context, deps: InteractionDeps, user: User, data: Record<string, unknown> = {}, status = 200) {
+  const totp = await deps.prisma.twoFactorMethod.findFirst({ where: { userId: user.id, type: 'totp', verified: true }, select: { createdAt: true } });
+  const backupLeft = await remainingBackupCodes(deps.prisma, user.id);
+  renderPage(ctx, deps, 'security', `account:${user.id}`, { user, totp, backupLeft, errors: {}, ...data }, status);
+}
+
+async function signedPost(ctx: Context, deps: InteractionDeps) {
+  const signed = await signedInUser(ctx, deps);
+  if (!signed) return undefined;
+  const body = formBody(ctx);
+  checkCsrf(ctx, deps, `account:${signed.user.id}`, body);
+  return { user: signed.user, body };
+}
+
+export async function showSecurity(ctx: Context, deps: InteractionDeps) {
+  const signed = await signedInUser(ctx, deps);
+  if (signed) await show(ctx, deps, signed.user);
+}
+
+export async function startTotp(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const { secret, uri } = await startTotpEnrollment(deps.prisma, deps.config.encryptionKey, s.user.id, { issuer: deps.config.productName, label: s.user.email });
+  const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 220 });
+  // The key is shown on this one page (no-store) and never again.
+  renderPage(ctx, deps, 'totp-setup', `account:${s.user.id}`, { qr, secret: secret.replace(/(.{4})/g, '$1 ').trim(), errors: {} });
+}
+
+export async function confirmTotp(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const errors: Record<string, string> = {};
+  const code = textField(s.body, 'code', errors, { max: 12, required: true, label: 'code' }).replace(/\s/g, '');
+  const again = async (message: string, status: number) => {
+    const method = await deps.prisma.twoFactorMethod.findFirst({ where: { userId: s.user.id, type: 'totp', verified: false } });
+    if (!method) return show(ctx, deps, s.user, { error: 'Start the setup again.' }, 400);
+    renderPage(ctx, deps, 'totp-setup', `account:${s.user.id}`, { errors: { code: message }, pendingOnly: true }, status);
+  };
+  if (errors.code) return again(errors.code, 400);
+  try {
+    await deps.actionLimiter.consume('mfa_code', s.user.id);
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    return again(retryMessage(err), 429);
+  }
+  if (!(await confirmTotpEnrollment(deps.prisma, deps.config.encryptionKey, s.user.id, code))) return again('That code is not valid. Enter the current code from the app.', 400);
+  await deps.actionLimiter.reset('mfa_code', s.user.id);
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'totp' } });
+  // First factor set up: the backup codes come with it, shown once.
+  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  await show(ctx, deps, s.user, { notice: 'Your authenticator app is set up. You will be asked for a code when you sign in.', codes });
+}
+
+async function passwordOk(ctx: Context, deps: InteractionDeps, user: User, body: Record<string, unknown>): Promise<string | undefined> {
+  const errors: Record<string, string> = {};
+  const password = passwordField(body, 'password', errors, 'current password');
+  if (errors.password) return errors.password;
+  try {
+    await deps.loginLimiter.consume(user.email, requestInfo(ctx, deps.config).ipHash);
+  } catch (err) {
+    if (err instanceof RateLimitedError) return retryMessage(err);
+    throw err;
+  }
+  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, password)).ok) return 'Your current password is not correct.';
+  await deps.loginLimiter.reset(user.email);
+  return undefined;
+}
+
+export async function newBackupCodes(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const problem = await passwordOk(ctx, deps, s.user, s.body);
+  if (problem) return show(ctx, deps, s.user, { errors: { backupPassword: problem } }, 400);
+  const codes = await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id);
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'backup_codes' } });
+  await show(ctx, deps, s.user, { notice: 'New backup codes are ready; the old ones no longer work.', codes });
+}
+
+export async function removeTotp(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const problem = await passwordOk(ctx, deps, s.user, s.body);
+  if (problem) return show(ctx, deps, s.user, { errors: { removePassword: problem } }, 400);
+  await deps.prisma.twoFactorMethod.deleteMany({ where: { userId: s.user.id, type: 'totp' } });
+  // Backup codes only make sense next to a factor they stand in for.
+  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
+    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
+  }
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'totp' } });
+  await show(ctx, deps, s.user, { notice: 'The authenticator app was removed from your account.' });
+}

@@ -1,0 +1,237 @@
+// Second factors end to end: TOTP enrolled on the account page and used at sign-in, replay
+// refused, backup codes single use (with a notice mail), acr_values enforcement and step-up,
+// the per-user session cap. A started server, openid-client, real SMTP.
+import * as oidc from 'openid-client';
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MFA_ACR, PWD_ACR } from '../src/provider/acr.ts';
+import { createClient } from '../src/services/clients.ts';
+import { createUser } from '../src/services/users.ts';
+import { Agent, formAction, formField, type Hop } from './support/agent.ts';
+import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
+import { Mailbox } from './support/mailbox.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+const REDIRECT = 'http://rp.mfa.test/cb';
+const PASSWORD = 'a long and unusual passphrase';
+const backends = `${DATABASE_URL ? 'PostgreSQL' : 'PGlite'} + ${REDIS_URL ? 'Redis' : 'in-process store'}`;
+
+let srv: TestServer;
+let mail: Mailbox;
+let rp: oidc.Configuration;
+
+async function authorize(extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: REDIRECT,
+    scope: 'openid email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  return { url: url.toString(), verifier, state };
+}
+
+const post = (agent: Agent, page: Hop, path: string, fields: Record<string, string>) =>
+  agent.submit(page.url, formAction(page.body, path), { csrf: formField(page.body, 'csrf'), ...fields });
+
+/** Follows redirects and consent until the relying party's redirect or a page that is not consent. */
+async function proceed(agent: Agent, hop: Hop): Promise<Hop> {
+  for (let i = 0; i < 4; i++) {
+    if (hop.status === 303 || hop.status === 302) {
+      if (!hop.location!.startsWith(srv.issuer)) return hop;
+      hop = await agent.follow(hop.location!, srv.issuer);
+      continue;
+    }
+    if (hop.status === 200 && hop.body.includes('/confirm"')) {
+      hop = await post(agent, hop, '/confirm', {});
+      continue;
+    }
+    return hop;
+  }
+  return hop;
+}
+
+async function passwordStep(agent: Agent, url: string, login: string): Promise<Hop> {
+  const page = await agent.follow(url, srv.issuer);
+  return proceed(agent, await post(agent, page, '/login', { login, password: PASSWORD }));
+}
+
+async function redeem(hop: Hop, req: { verifier: string; state: string }) {
+  expect(hop.location ?? hop.url).toContain(REDIRECT);
+  return oidc.authorizationCodeGrant(rp, new URL(hop.location!), { pkceCodeVerifier: req.verifier, expectedState: req.state });
+}
+
+describe(`second factors and sessions (${backends})`, () => {
+  let secret = '';
+  let backupCodes: string[] = [];
+  const browser = new Agent();
+
+  beforeAll(async () => {
+    mail = new Mailbox();
+    srv = await startTestServer('mfa', { env: { SMTP_URL: await mail.start() } });
+    await createClient(srv.db.prisma, { id: 'mfa-rp', secret: 'mfa-secret-0123456789abcdef', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scope: 'openid email' });
+    rp = await oidc.discovery(new URL(srv.issuer), 'mfa-rp', 'mfa-secret-0123456789abcdef', undefined, { execute: [oidc.allowInsecureRequests] });
+    await createUser(srv.db.prisma, { email: 'totp@example.test', password: PASSWORD, emailVerified: true });
+    await createUser(srv.db.prisma, { email: 'plain@example.test', password: PASSWORD, emailVerified: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await srv?.stop();
+    await mail?.stop();
+  });
+
+  it('enrolls an authenticator app on the account page and hands out 10 backup codes once', async () => {
+    const start = await browser.follow(`${srv.issuer}/account/security`, srv.issuer);
+    const signed = await proceed(browser, await post(browser, start, '/login', { login: 'totp@example.test', password: PASSWORD }));
+    expect(signed.status).toBe(200);
+    const security = await browser.request(`${srv.issuer}/account/security`);
+    expect(security.body).toContain('Set up an authenticator app');
+    const setup = await post(browser, security, '/totp/start', {});
+    expect(setup.status).toBe(200);
+    expect(setup.body).toMatch(/<img src="data:image\/png;base64,/);
+    secret = setup.body.match(/id="totp-key">([^<]+)</)![1].replace(/\s/g, '');
+    const row = await srv.db.prisma.twoFactorMethod.findFirstOrThrow({ where: { user: { email: 'totp@example.test' } } });
+    expect(row.verified).toBe(false);
+    expect(row.secretEnc).not.toContain(secret);
+
+    const wrong = await post(browser, setup, '/totp/confirm', { code: '000000' });
+    expect(wrong.status).toBe(400);
+    const ok = await post(browser, setup, '/totp/confirm', { code: await generate({ secret, epoch: Date.now() / 1000 - 30 }) });
+    expect(ok.status).toBe(200);
+    backupCodes = [...ok.body.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]);
+    expect(backupCodes).toHaveLength(10);
+    const again = await browser.request(`${srv.issuer}/account/security`);
+    expect(again.body).not.toContain(backupCodes[0]);
+    const stored = await srv.db.prisma.backupCode.findMany({ where: { user: { email: 'totp@example.test' } } });
+    expect(stored.map((c) => c.codeHash)).not.toContain(backupCodes[0]);
+  });
+
+  it('asks for the code after the password; amr and acr show it; the same code cannot be used twice', async () => {
+    const agent = new Agent();
+    const req = await authorize();
+    const mfaPage = await passwordStep(agent, req.url, 'totp@example.test');
+    expect(mfaPage.status).toBe(200);
+    expect(mfaPage.body).toContain('Enter your code');
+    const code = await generate({ secret });
+    const tokens = await redeem(await proceed(agent, await post(agent, mfaPage, '/mfa', { code })), req);
+    const claims = tokens.claims()!;
+    expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+    expect(claims.acr).toBe(MFA_ACR);
+
+    const other = new Agent();
+    const req2 = await authorize();
+    const page2 = await passwordStep(other, req2.url, 'totp@example.test');
+    const replay = await post(other, page2, '/mfa', { code });
+    expect(replay.status).toBe(401);
+    expect(replay.body).toContain('not valid');
+  });
+
+  it('accepts a backup code once and mails the owner', async () => {
+    const agent = new Agent();
+    const req = await authorize();
+    const page = await passwordStep(agent, req.url, 'totp@example.test');
+    const tokens = await redeem(await proceed(agent, await post(agent, page, '/mfa', { code: backupCodes[0].toUpperCase() })), req);
+    expect(tokens.claims()!.acr).toBe(MFA_ACR);
+    const m = await mail.waitFor('totp@example.test', /backup code was used/);
+    expect(m.text).toContain('9 unused backup codes');
+
+    const again = new Agent();
+    const req2 = await authorize();
+    const page2 = await passwordStep(again, req2.url, 'totp@example.test');
+    expect((await post(again, page2, '/mfa', { code: backupCodes[0] })).status).toBe(401);
+    const types = (await srv.db.prisma.accountEvent.findMany({ where: { user: { email: 'totp@example.test' } } })).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['mfa_enrolled', 'mfa_used', 'backup_code_used', 'login_failed']));
+  });
+
+  it('locks the code step after 5 wrong codes, with a readable 429', async () => {
+    const user = await createUser(srv.db.prisma, { email: 'guess@example.test', password: PASSWORD, emailVerified: true });
+    await srv.db.prisma.twoFactorMethod.create({ data: { userId: user.id, type: 'totp', verified: true, secretEnc: null } });
+    const { regenerateBackupCodes } = await import('../src/services/backup-codes.ts');
+    const codes = await regenerateBackupCodes(srv.db.prisma, srv.config.hmacKey, user.id);
+    const agent = new Agent();
+    const req = await authorize();
+    let page = await passwordStep(agent, req.url, 'guess@example.test');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await post(agent, page, '/mfa', { code: i % 2 ? 'zzzzz-zzzzz' : '123456' });
+      statuses.push(res.status);
+      page = res;
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(page.body).toContain('Try again in');
+    // Even a right code is not checked while locked, and is not used up.
+    expect((await post(agent, page, '/mfa', { code: codes[0] })).status).toBe(429);
+    expect(await srv.db.prisma.backupCode.count({ where: { usedAt: null, userId: user.id } })).toBe(10);
+  });
+
+  it('a client asking for acr_values=mfa never gets a password-only login', async () => {
+    const agent = new Agent();
+    // A password-only session first.
+    const req = await authorize();
+    const plain = await redeem(await passwordStep(agent, req.url, 'plain@example.test'), req);
+    expect(plain.claims()!.acr).toBe(PWD_ACR);
+    // Same browser, the client now demands MFA: the user has none, so no code is issued.
+    const req2 = await authorize({ acr_values: MFA_ACR });
+    const page = await proceed(agent, await agent.request(req2.url));
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('second factor is required');
+    const back = await post(agent, page, '/abort', {});
+    const end = await agent.follow(back.location!, srv.issuer);
+    const rpUrl = new URL(end.location ?? end.url);
+    expect(rpUrl.origin + rpUrl.pathname).toBe(REDIRECT);
+    expect(rpUrl.searchParams.get('code')).toBeNull();
+    expect(rpUrl.searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('does not prompt again when the session already has a second factor', async () => {
+    const agent = new Agent();
+    const req = await authorize();
+    const page = await passwordStep(agent, req.url, 'totp@example.test');
+    await redeem(await proceed(agent, await post(agent, page, '/mfa', { code: backupCodes[1] })), req);
+    // With an MFA session, acr_values=mfa needs no new prompt.
+    const req2 = await authorize({ acr_values: MFA_ACR });
+    const silent = await proceed(agent, await agent.request(req2.url));
+    const t = await redeem(silent, req2);
+    expect(t.claims()!.acr).toBe(MFA_ACR);
+  });
+
+  it('asks a password-only session for the second factor only (step-up)', async () => {
+    const user = await createUser(srv.db.prisma, { email: 'stepup@example.test', password: PASSWORD, emailVerified: true });
+    const agent = new Agent();
+    const req = await authorize();
+    await redeem(await passwordStep(agent, req.url, 'stepup@example.test'), req);
+    // Now the user enrols a factor (directly, as the account page would) and a client asks for MFA.
+    const { regenerateBackupCodes } = await import('../src/services/backup-codes.ts');
+    await srv.db.prisma.twoFactorMethod.create({ data: { userId: user.id, type: 'totp', verified: true, secretEnc: null } });
+    const codes = await regenerateBackupCodes(srv.db.prisma, srv.config.hmacKey, user.id);
+    const req2 = await authorize({ acr_values: MFA_ACR });
+    const page = await proceed(agent, await agent.request(req2.url));
+    expect(page.body).toContain('Enter your code');
+    expect(page.body).not.toContain('name="password"');
+    const t = await redeem(await proceed(agent, await post(agent, page, '/mfa', { code: codes[0] })), req2);
+    expect(t.claims()!.acr).toBe(MFA_ACR);
+    expect((await srv.db.prisma.accountEvent.count({ where: { userId: user.id, type: 'step_up' } }))).toBe(1);
+  });
+
+  it('keeps at most 5 sessions per user: the 6th sign-in ends the oldest', async () => {
+    const user = await createUser(srv.db.prisma, { email: 'many@example.test', password: PASSWORD, emailVerified: true });
+    const agents: Agent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const agent = new Agent();
+      const req = await authorize();
+      await redeem(await passwordStep(agent, req.url, 'many@example.test'), req);
+      agents.push(agent);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await srv.db.prisma.session.count({ where: { userId: user.id } })).toBe(5);
+    // The first browser is signed out: a new authorization shows the login form again.
+    const first = await agents[0].follow((await authorize()).url, srv.issuer);
+    expect(first.body).toContain('name="password"');
+    // The second still has its session.
+    const second = await agents[1].follow((await authorize()).url, srv.issuer);
+    expect(second.location ?? '').toContain(REDIRECT);
+  });
+});
