@@ -39,6 +39,8 @@ export function createApp(opts: {
   holder: ProviderHolder & { mounted?: () => Koa.Middleware };
   interactionDeps: InteractionDeps;
   routers: { prefixes: string[]; router: Router }[];
+  /** Runs after the provider answered (its session saved); failures are the hook's to handle. */
+  afterProvider?: (ctx: Koa.Context) => Promise<void>;
 }): Koa {
   const { config, logger } = opts;
   const app = new Koa({ proxy: config.trustProxy });
@@ -68,6 +70,10 @@ export function createApp(opts: {
     );
   }
   const holder = opts.holder as ProviderHolder & { mounted: () => Koa.Middleware };
-  app.use((ctx, next) => holder.mounted()(ctx, next));
+  const after = opts.afterProvider;
+  app.use(async (ctx, next) => {
+    await holder.mounted()(ctx, next);
+    if (after) await after(ctx);
+  });
   return app;
 }

@@ -24,6 +24,8 @@ import { createMailer } from './services/mail.ts';
 import { startPurgeJob } from './services/purge.ts';
 import { ActionRateLimiter, LoginRateLimiter } from './services/rate-limit.ts';
 import { createShortStore } from './services/short-store.ts';
+import { recordSessionDevice, type DeviceRecord } from './services/devices.ts';
+import { requestInfo } from './interactions/context.ts';
 import { listResourceScopes, ResourceServerCache } from './services/resources.ts';
 
 export interface RunningServer {
@@ -108,6 +110,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   feed.on('signing_keys', () => scheduleRebuild('signing keys changed'));
 
   const mailer = createMailer(config, logger);
+  const shortStore = createShortStore(redis, config.redisKeyPrefix);
   const interactionDeps = {
     config,
     prisma: db.prisma,
@@ -115,7 +118,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     loginLimiter: new LoginRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
     actionLimiter: new ActionRateLimiter(redis, config.hmacKey, config.redisKeyPrefix),
     mailer,
-    store: createShortStore(redis, config.redisKeyPrefix),
+    store: shortStore,
     revokeGrant: (grantId: string) => storage.revokeByGrantId(grantId),
     getProvider: () => holder.current,
   };
@@ -128,6 +131,22 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
       { prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) },
       { prefixes: ['/account'], router: accountRouter(interactionDeps) },
     ],
+    // The end of a sign-in (/auth/<interaction uid>): the provider has just saved the browser
+    // session; attach the device and trust details the login step computed.
+    afterProvider: async (ctx) => {
+      const m = /^\/auth\/([A-Za-z0-9_-]{1,64})$/.exec(ctx.path);
+      const session = (ctx as unknown as { oidc?: { session?: { uid: string; accountId?: string } } }).oidc?.session;
+      if (!m || !session?.accountId) return;
+      try {
+        const device = await shortStore.get<DeviceRecord>(`device:${m[1]}`);
+        if (!device) return;
+        await shortStore.del(`device:${m[1]}`);
+        const info = requestInfo(ctx, config);
+        await recordSessionDevice(db.prisma, session.uid, session.accountId, info, device);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'recording session device details failed');
+      }
+    },
   });
   const purgeJob = startPurgeJob(db.prisma, config, logger);
 

@@ -71,7 +71,7 @@ describe(`second factors and sessions (${backends})`, () => {
 
   beforeAll(async () => {
     mail = new Mailbox();
-    srv = await startTestServer('mfa', { env: { SMTP_URL: await mail.start() } });
+    srv = await startTestServer('mfa', { env: { SMTP_URL: await mail.start(), TRUST_PROXY: 'true' } });
     await createClient(srv.db.prisma, { id: 'mfa-rp', secret: 'mfa-secret-0123456789abcdef', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scope: 'openid email' });
     rp = await oidc.discovery(new URL(srv.issuer), 'mfa-rp', 'mfa-secret-0123456789abcdef', undefined, { execute: [oidc.allowInsecureRequests] });
     await createUser(srv.db.prisma, { email: 'totp@example.test', password: PASSWORD, emailVerified: true });
@@ -233,5 +233,42 @@ describe(`second factors and sessions (${backends})`, () => {
     // The second still has its session.
     const second = await agents[1].follow((await authorize()).url, srv.issuer);
     expect(second.location ?? '').toContain(REDIRECT);
+  });
+
+  it('steps up a sign-in from an unknown device and network with an emailed code, then remembers the device', async () => {
+    const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+    const user = await createUser(srv.db.prisma, { email: 'roam@example.test', password: PASSWORD, emailVerified: true });
+    const home = new Agent({ 'user-agent': CHROME });
+    const req = await authorize();
+    await redeem(await passwordStep(home, req.url, 'roam@example.test'), req);
+    const first = await srv.db.prisma.session.findFirstOrThrow({ where: { userId: user.id } });
+    expect(first).toMatchObject({ browser: 'Chrome 120', os: 'Linux', verificationStatus: 'verified' });
+    expect(first.ipHash).toMatch(/^[0-9a-f]{64}$/);
+
+    const travel = new Agent({ 'user-agent': CHROME, 'x-forwarded-for': '203.0.113.9' });
+    const req2 = await authorize();
+    const before = mail.messages.length;
+    const page = await passwordStep(travel, req2.url, 'roam@example.test');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Confirm it is you');
+    const m = await mail.waitFor('roam@example.test', /sign-in code/, { since: before });
+    expect(m.subject).not.toMatch(/\d{6}/);
+    const code = m.text.match(/(\d{6})/)![1];
+    expect((await post(travel, page, '/device', { code: code === '000000' ? '111111' : '000000' })).status).toBe(401);
+    const done = await proceed(travel, await post(travel, page, '/device', { code, remember: 'on' }));
+    const t = await redeem(done, req2);
+    expect(t.claims()!.acr).toBe(PWD_ACR);
+    await mail.waitFor('roam@example.test', /New sign-in/, { since: before });
+    const rows = await srv.db.prisma.session.findMany({ where: { userId: user.id }, orderBy: { createdAt: 'asc' } });
+    expect(rows).toHaveLength(2);
+    expect(rows[1].verificationStatus).toBe('stepped_up');
+    expect(rows[1].ipHash).not.toBe(rows[0].ipHash);
+
+    // The remembered device signs in from yet another network without a code.
+    const cookies = new Map(travel.jar);
+    const again = new Agent({ 'user-agent': CHROME, 'x-forwarded-for': '198.51.100.4' });
+    for (const [k, v] of cookies) if (k.startsWith('dev_')) again.jar.set(k, v);
+    const req3 = await authorize();
+    await redeem(await passwordStep(again, req3.url, 'roam@example.test'), req3);
   });
 });

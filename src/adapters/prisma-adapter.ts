@@ -211,7 +211,11 @@ class PrismaAdapter implements Adapter {
   async destroy(id: string): Promise<void> {
     switch (this.model) {
       case 'Session':
-        await this.#prisma.session.deleteMany({ where: { id: storageHash(id) } });
+        // Expired rather than deleted: at every login the provider destroys the old id and saves
+        // the same session (same uid) under a new one, and the upsert then revives this row with
+        // its device details (browser, trust score) intact. A logout leaves an expired row, which
+        // nothing can find any more and the purge job removes.
+        await this.#prisma.session.updateMany({ where: { id: storageHash(id) }, data: { expiresAt: new Date(Date.now() - 1000) } });
         return;
       case 'Grant':
         await this.#prisma.grant.deleteMany({ where: { id } });

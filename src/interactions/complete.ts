@@ -5,7 +5,9 @@ import type { Context } from 'koa';
 import type { User } from '../generated/prisma/client.ts';
 import { MFA_ACR, PWD_ACR, requestsMfa } from '../provider/acr.ts';
 import { recordEvent, recordLoginAttempt } from '../services/audit.ts';
+import { describeDevice, knownNetwork, rememberDevice, rememberedDevice, trustScore, TRUST_THRESHOLD, type DeviceRecord } from '../services/devices.ts';
 import { enforceSessionLimit } from '../services/session-limit.ts';
+import { startDeviceCheck } from './device-check.ts';
 import { finishInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { clearPending, sendVerification, setPending, showCheckEmail } from './email-check.ts';
 import { hasSecondFactor, showMfa, showMfaUnavailable } from './second-factor.ts';
@@ -19,6 +21,7 @@ export async function completeLogin(
   user: User,
   amr: string[],
   meta: Record<string, string | boolean> = {},
+  opts: { deviceVerified?: boolean; remember?: boolean } = {},
 ): Promise<void> {
   const info = requestInfo(ctx, deps.config);
   if (deps.config.account.requireEmailVerification && !user.emailVerified) {
@@ -40,6 +43,35 @@ export async function completeLogin(
       return showMfa(ctx, deps, details);
     }
   }
+
+  // Device trust: a sign-in with neither a remembered device nor a known network is stepped up,
+  // unless a second factor was just completed (that is the step-up) or this is the first sign-in.
+  const { hmacKey } = deps.config;
+  const remembered = rememberedDevice(ctx, hmacKey, user.id);
+  const score = trustScore({
+    rememberedDevice: Boolean(remembered),
+    deviceAgeDays: remembered?.ageDays ?? 0,
+    knownNetwork: await knownNetwork(deps.prisma, user.id, info.ipHash),
+    secondFactor: hasFactorInAmr,
+  });
+  const firstSignIn = (await deps.prisma.loginAttempt.count({ where: { userId: user.id, successful: true } })) === 0;
+  const lowTrust = score < TRUST_THRESHOLD && !firstSignIn;
+  if (lowTrust && !hasFactorInAmr && !opts.deviceVerified) return startDeviceCheck(ctx, deps, details, user, amr);
+  if (opts.remember) rememberDevice(ctx, hmacKey, user.id, deps.config.issuer.startsWith('https:'));
+  if (lowTrust) {
+    const d = describeDevice(info.userAgent);
+    deps.mailer.sendInBackground('new-sign-in', user.email, {
+      device: [d.browser, d.os].filter(Boolean).join(' on ') || 'an unknown browser',
+      when: new Date().toISOString().slice(0, 16).replace('T', ' '),
+      link: `${deps.config.issuer}/account/forgot`,
+    });
+  }
+  const device: DeviceRecord = {
+    trustScore: score,
+    verification: hasFactorInAmr || opts.deviceVerified ? 'stepped_up' : lowTrust ? 'unverified' : 'verified',
+  };
+  // Attached to the session row after the provider saves it (see recordSessionDevice).
+  await deps.store.set(`device:${details.uid}`, device, 600);
 
   await clearPending(deps, details.uid);
   await enforceSessionLimit(deps.prisma, user.id, deps.config.account.maxSessions, details.session?.uid);

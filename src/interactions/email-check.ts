@@ -16,7 +16,10 @@ export interface PendingLogin {
   email: string;
   amr: string[];
   /** What the sign-in waits for: the email link (default) or a second factor. */
-  stage?: 'verify-email' | 'mfa';
+  stage?: 'verify-email' | 'mfa' | 'device';
+  /** Device step-up: keyed hash of the mailed code and its expiry (ms). */
+  codeHash?: string;
+  codeExpiresAt?: number;
 }
 
 const key = (uid: string) => `pending:${uid}`;

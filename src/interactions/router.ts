@@ -9,6 +9,7 @@ import { confirmConsent, showConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { verifyCsrf } from './csrf.ts';
 import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
+import { showDeviceCode, submitDeviceCode } from './device-check.ts';
 import { showLogin, submitLogin } from './login.ts';
 import { showMfa, startStepUp, submitMfa } from './second-factor.ts';
 import { assertRegistrationOpen, showRegister, submitRegister } from './register.ts';
@@ -48,6 +49,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (details.prompt.name === 'login') {
       const pending = await getPending(deps, details.uid);
       if (pending?.stage === 'mfa') return showMfa(ctx, deps, details);
+      if (pending?.stage === 'device') return showDeviceCode(ctx, deps, details);
       if (pending) return showCheckEmail(ctx, deps, details, pending);
       if (details.prompt.reasons.includes('mfa_required') && details.session?.accountId) return startStepUp(ctx, deps, details);
       return showLogin(ctx, deps, details);
@@ -93,6 +95,13 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const pending = await getPending(deps, details.uid);
     if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
     await submitMfa(ctx, deps, details, pending);
+  });
+  router.post('/device', forms, withForm, async (ctx) => {
+    const details = ctx.state.details as InteractionDetails;
+    loginStep(details);
+    const pending = await getPending(deps, details.uid);
+    if (pending?.stage !== 'device') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
+    await submitDeviceCode(ctx, deps, details, pending);
   });
   router.post('/continue', forms, withForm, waitingStep(continueAfterVerification));
 

@@ -57,7 +57,7 @@ export async function submitMfa(ctx: Context, deps: InteractionDeps, details: In
     await recordEvent(deps.prisma, { userId: user.id, type: 'backup_code_used', metadata: { remaining: left } });
     deps.mailer.sendInBackground('backup-code-used', user.email, { remaining: left, link: `${deps.config.issuer}/account/security` });
   }
-  await completeLogin(ctx, deps, details, user, [...pending.amr, 'otp', 'mfa']);
+  await completeLogin(ctx, deps, details, user, [...pending.amr, 'otp', 'mfa'], {}, { remember: formBody(ctx).remember === 'on' });
 }
 
 /**

@@ -15,7 +15,9 @@ export type MailTemplate =
   | 'reset-password'
   | 'password-changed'
   | 'email-change-notice'
-  | 'backup-code-used';
+  | 'backup-code-used'
+  | 'sign-in-code'
+  | 'new-sign-in';
 
 const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'verify-email': (p) => `Confirm your email address for ${p}`,
@@ -24,6 +26,8 @@ const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'password-changed': (p) => `Your ${p} password was changed`,
   'email-change-notice': (p) => `Your ${p} email address is being changed`,
   'backup-code-used': (p) => `A backup code was used to sign in to ${p}`,
+  'sign-in-code': (p) => `Your ${p} sign-in code`,
+  'new-sign-in': (p) => `New sign-in to your ${p} account`,
 };
 
 export interface Mailer {

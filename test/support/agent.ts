@@ -16,6 +16,9 @@ interface Cookie {
 export class Agent {
   jar = new Map<string, Cookie>();
 
+  /** Headers sent with every request (a user agent, X-Forwarded-For behind a trusted proxy). */
+  constructor(readonly headers: Record<string, string> = {}) {}
+
   cookieHeader(url: URL): string {
     return [...this.jar.entries()]
       .filter(([, c]) => url.pathname.startsWith(c.path))
@@ -39,7 +42,7 @@ export class Agent {
 
   async request(url: string, init: RequestInit = {}): Promise<Hop> {
     const u = new URL(url);
-    const headers = new Headers(init.headers);
+    const headers = new Headers({ ...this.headers, ...Object.fromEntries(new Headers(init.headers)) });
     const cookie = this.cookieHeader(u);
     if (cookie) headers.set('cookie', cookie);
     if (!headers.has('accept')) headers.set('accept', 'text/html');
