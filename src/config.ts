@@ -54,6 +54,14 @@ const schema = z.object({
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   PURGE_INTERVAL: z.coerce.number().int().min(0).default(3600),
   MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SMS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  DEFAULT_ROLES: z
+    .string()
+    .max(1024)
+    .regex(/^\s*[a-z0-9][a-z0-9_-]{0,63}(\s*,\s*[a-z0-9][a-z0-9_-]{0,63})*\s*$/, 'must be a comma-separated list of role names')
+    .default('user'),
+  ADMIN_AUDIENCE: z.string().max(255).regex(/^(https?:\/\/[^#\s]+|urn:[^#\s]+)$/, 'must be an http(s) or urn URI without a fragment').optional(),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -105,6 +113,18 @@ export interface Config {
     purgeIntervalSeconds: number;
     /** Concurrent browser sessions per user; a new sign-in ends the oldest beyond this. */
     maxSessions: number;
+    /** Roles every new account gets (registration, CLI and admin API without explicit roles). */
+    defaultRoles: string[];
+  };
+  sms: {
+    /** Gateway webhook; unset (the embedded default) logs messages instead of sending them. */
+    webhookUrl?: string;
+    /** HMAC key for the X-Signature header of webhook calls. */
+    webhookSecret?: string;
+  };
+  admin: {
+    /** Resource identifier (audience) of the admin API; tokens for it are JWTs from this server. */
+    audience: string;
   };
 }
 
@@ -130,6 +150,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!encryptionKey) throw new ConfigError('invalid configuration:\n  ENCRYPTION_KEY: required when NODE_ENV=production');
     if (!e.ISSUER) throw new ConfigError('invalid configuration:\n  ISSUER: required when NODE_ENV=production');
   }
+  if (e.SMS_WEBHOOK_URL && !e.SMS_WEBHOOK_SECRET) throw new ConfigError('invalid configuration:\n  SMS_WEBHOOK_SECRET: required with SMS_WEBHOOK_URL');
   if (!cookieSecret || !encryptionKey) {
     // Embedded/development mode: secrets are generated once and kept in DATA_DIR.
     const secrets = loadOrCreateSecrets(dataDir);
@@ -176,6 +197,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       retentionDays: e.RETENTION_DAYS,
       purgeIntervalSeconds: e.PURGE_INTERVAL,
       maxSessions: e.MAX_SESSIONS_PER_USER,
+      defaultRoles: [...new Set(e.DEFAULT_ROLES.split(',').map((r) => r.trim()))],
+    },
+    sms: { webhookUrl: e.SMS_WEBHOOK_URL, webhookSecret: e.SMS_WEBHOOK_SECRET },
+    admin: {
+      audience: e.ADMIN_AUDIENCE ?? `${(e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '')}/admin/v1`,
     },
   };
 }

@@ -24,6 +24,7 @@ import { createMailer } from './services/mail.ts';
 import { startPurgeJob } from './services/purge.ts';
 import { ActionRateLimiter, LoginRateLimiter } from './services/rate-limit.ts';
 import { createShortStore } from './services/short-store.ts';
+import { createSmsSender } from './services/sms.ts';
 import { recordSessionDevice, type DeviceRecord } from './services/devices.ts';
 import { requestInfo } from './interactions/context.ts';
 import { listResourceScopes, ResourceServerCache } from './services/resources.ts';
@@ -120,6 +121,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     mailer,
     store: shortStore,
     revokeGrant: (grantId: string) => storage.revokeByGrantId(grantId),
+    sms: createSmsSender(config, logger),
     getProvider: () => holder.current,
   };
   const app = createApp({

@@ -3,6 +3,8 @@
 // the per-user session cap. A started server, openid-client, real SMTP.
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MFA_ACR, PWD_ACR } from '../src/provider/acr.ts';
 import { createClient } from '../src/services/clients.ts';
@@ -10,7 +12,7 @@ import { createUser } from '../src/services/users.ts';
 import { Agent, formAction, formField, type Hop } from './support/agent.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import { Mailbox } from './support/mailbox.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { freePort, startTestServer, type TestServer } from './support/server.ts';
 
 const REDIRECT = 'http://rp.mfa.test/cb';
 const PASSWORD = 'a long and unusual passphrase';
@@ -18,6 +20,11 @@ const backends = `${DATABASE_URL ? 'PostgreSQL' : 'PGlite'} + ${REDIS_URL ? 'Red
 
 let srv: TestServer;
 let mail: Mailbox;
+// A stand-in SMS gateway: receives the webhook calls and checks their signature.
+const SMS_SECRET = 'sms-webhook-secret-0123456789';
+const texts: { to: string; text: string; signed: boolean }[] = [];
+let gateway: Server;
+let gatewayDown = false;
 let rp: oidc.Configuration;
 
 async function authorize(extra: Record<string, string> = {}) {
@@ -71,7 +78,24 @@ describe(`second factors and sessions (${backends})`, () => {
 
   beforeAll(async () => {
     mail = new Mailbox();
-    srv = await startTestServer('mfa', { env: { SMTP_URL: await mail.start(), TRUST_PROXY: 'true' } });
+    gateway = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (gatewayDown) {
+          res.writeHead(503).end();
+          return;
+        }
+        const expected = `sha256=${createHmac('sha256', SMS_SECRET).update(`${req.headers['x-timestamp']}.${body}`).digest('hex')}`;
+        texts.push({ ...(JSON.parse(body) as { to: string; text: string }), signed: req.headers['x-signature'] === expected });
+        res.writeHead(202).end();
+      });
+    });
+    const gwPort = await freePort();
+    await new Promise<void>((r) => gateway.listen(gwPort, '127.0.0.1', r));
+    srv = await startTestServer('mfa', {
+      env: { SMTP_URL: await mail.start(), TRUST_PROXY: 'true', SMS_WEBHOOK_URL: `http://127.0.0.1:${gwPort}/sms`, SMS_WEBHOOK_SECRET: SMS_SECRET },
+    });
     await createClient(srv.db.prisma, { id: 'mfa-rp', secret: 'mfa-secret-0123456789abcdef', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scope: 'openid email' });
     rp = await oidc.discovery(new URL(srv.issuer), 'mfa-rp', 'mfa-secret-0123456789abcdef', undefined, { execute: [oidc.allowInsecureRequests] });
     await createUser(srv.db.prisma, { email: 'totp@example.test', password: PASSWORD, emailVerified: true });
@@ -81,6 +105,7 @@ describe(`second factors and sessions (${backends})`, () => {
   afterAll(async () => {
     await srv?.stop();
     await mail?.stop();
+    if (gateway) await new Promise((r) => gateway.close(r));
   });
 
   it('enrolls an authenticator app on the account page and hands out 10 backup codes once', async () => {
@@ -270,5 +295,48 @@ describe(`second factors and sessions (${backends})`, () => {
     for (const [k, v] of cookies) if (k.startsWith('dev_')) again.jar.set(k, v);
     const req3 = await authorize();
     await redeem(await passwordStep(again, req3.url, 'roam@example.test'), req3);
+  });
+
+  it('enrols a phone by SMS through the webhook gateway and signs in with a texted code', async () => {
+    await createUser(srv.db.prisma, { email: 'sms@example.test', password: PASSWORD, emailVerified: true });
+    const agent = new Agent();
+    const start = await agent.follow(`${srv.issuer}/account/security`, srv.issuer);
+    await proceed(agent, await post(agent, start, '/login', { login: 'sms@example.test', password: PASSWORD }));
+    const security = await agent.request(`${srv.issuer}/account/security`);
+    const bad = await post(agent, security, '/sms/start', { phone: '0151 not a number' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('international format');
+    const sent = await post(agent, security, '/sms/start', { phone: '+49 151 2345 6789' });
+    expect(sent.status).toBe(200);
+    const enrolText = texts.at(-1)!;
+    expect(enrolText).toMatchObject({ to: '+4915123456789', signed: true });
+    const enrolCode = enrolText.text.match(/(\d{6})/)![1];
+    expect((await post(agent, sent, '/sms/confirm', { code: enrolCode === '000000' ? '111111' : '000000' })).status).toBe(400);
+    const confirmed = await post(agent, sent, '/sms/confirm', { code: enrolCode });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body).toContain('Text messages are set up');
+    expect(confirmed.body).toContain('+49•••89');
+
+    const rpAgent = new Agent();
+    const req = await authorize();
+    const mfaPage = await passwordStep(rpAgent, req.url, 'sms@example.test');
+    expect(mfaPage.body).toContain('Text a code to +49•••89');
+    const textedPage = await post(rpAgent, mfaPage, '/sms', {});
+    expect(textedPage.status).toBe(200);
+    const loginCode = texts.at(-1)!.text.match(/(\d{6})/)![1];
+    const t = await redeem(await proceed(rpAgent, await post(rpAgent, textedPage, '/mfa', { code: loginCode })), req);
+    expect(t.claims()!.amr).toEqual(expect.arrayContaining(['pwd', 'sms', 'mfa']));
+    expect(t.claims()!.acr).toBe(MFA_ACR);
+
+    // A gateway failure is a readable error, not a 500; and sending is rate limited (3 per 15 min).
+    const other = new Agent();
+    const req2 = await authorize();
+    const page2 = await passwordStep(other, req2.url, 'sms@example.test');
+    gatewayDown = true;
+    const down = await post(other, page2, '/sms', {});
+    gatewayDown = false;
+    expect(down.status).toBe(502);
+    expect(down.body).toContain('could not send');
+    expect((await post(other, page2, '/sms', {})).status).toBe(429);
   });
 });

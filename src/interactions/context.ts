@@ -9,6 +9,7 @@ import type { Mailer } from '../services/mail.ts';
 import type { ActionRateLimiter, LoginRateLimiter } from '../services/rate-limit.ts';
 import type { RevokeGrant } from '../services/revocation.ts';
 import type { ShortStore } from '../services/short-store.ts';
+import type { SmsSender } from '../services/sms.ts';
 import { renderView } from '../views.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
 import { csrfToken } from './csrf.ts';
@@ -23,6 +24,7 @@ export interface InteractionDeps {
   /** Per-sign-in-attempt state (keyed by interaction uid). */
   store: ShortStore;
   revokeGrant: RevokeGrant;
+  sms: SmsSender;
   getProvider(): Provider;
 }
 

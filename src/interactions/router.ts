@@ -11,7 +11,7 @@ import { verifyCsrf } from './csrf.ts';
 import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
 import { showDeviceCode, submitDeviceCode } from './device-check.ts';
 import { showLogin, submitLogin } from './login.ts';
-import { showMfa, startStepUp, submitMfa } from './second-factor.ts';
+import { sendLoginSms, showMfa, startStepUp, submitMfa } from './second-factor.ts';
 import { assertRegistrationOpen, showRegister, submitRegister } from './register.ts';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -95,6 +95,13 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const pending = await getPending(deps, details.uid);
     if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
     await submitMfa(ctx, deps, details, pending);
+  });
+  router.post('/sms', forms, withForm, async (ctx) => {
+    const details = ctx.state.details as InteractionDetails;
+    loginStep(details);
+    const pending = await getPending(deps, details.uid);
+    if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
+    await sendLoginSms(ctx, deps, details, pending);
   });
   router.post('/device', forms, withForm, async (ctx) => {
     const details = ctx.state.details as InteractionDetails;

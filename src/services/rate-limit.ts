@@ -89,6 +89,8 @@ export const ACTION_LIMITS = {
   email_change: [5, 3600],
   // Second-factor codes: like passwords, 5 wrong ones per account per 15 minutes.
   mfa_code: [5, 900],
+  // Text messages cost money and can be used to harass: 3 per user per 15 minutes.
+  sms_send: [3, 900],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type LimitedAction = keyof typeof ACTION_LIMITS;

@@ -5,7 +5,7 @@ import type { InteractionDeps } from '../../interactions/context.ts';
 import { messagePage } from './page.ts';
 import { showForgot, showReset, submitForgot, submitReset } from './password-reset.ts';
 import { changeEmail, changePassword, showAccount } from './profile.ts';
-import { confirmTotp, newBackupCodes, removeTotp, showSecurity, startTotp } from './security.ts';
+import { confirmSms, confirmTotp, newBackupCodes, removeSms, removeTotp, showSecurity, startSms, startTotp } from './security.ts';
 import { verifyEmail } from './verify-email.ts';
 
 export function accountRouter(deps: InteractionDeps): Router {
@@ -20,6 +20,9 @@ export function accountRouter(deps: InteractionDeps): Router {
   router.post('/security/totp/confirm', forms, (ctx) => confirmTotp(ctx, deps));
   router.post('/security/totp/remove', forms, (ctx) => removeTotp(ctx, deps));
   router.post('/security/backup-codes', forms, (ctx) => newBackupCodes(ctx, deps));
+  router.post('/security/sms/start', forms, (ctx) => startSms(ctx, deps));
+  router.post('/security/sms/confirm', forms, (ctx) => confirmSms(ctx, deps));
+  router.post('/security/sms/remove', forms, (ctx) => removeSms(ctx, deps));
   router.get('/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') {
       return messagePage(ctx, deps, 'Not signed in', 'The sign-in was cancelled or did not complete.', 400, { href: '/account', text: 'Try again' });

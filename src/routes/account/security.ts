@@ -11,6 +11,8 @@ import { recordEvent } from '../../services/audit.ts';
 import { regenerateBackupCodes, remainingBackupCodes } from '../../services/backup-codes.ts';
 import { verifyPassword } from '../../services/passwords.ts';
 import { RateLimitedError, retryMessage } from '../../services/rate-limit.ts';
+import { issueSmsCode, pendingSmsCode, useSmsCode } from '../../services/sms-codes.ts';
+import { E164, maskPhone, SmsSendError } from '../../services/sms.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../../services/totp.ts';
 import { checkCsrf, renderPage } from './page.ts';
 import { signedInUser } from './session.ts';
@@ -18,7 +20,9 @@ import { signedInUser } from './session.ts';
 async function show(ctx: Context, deps: InteractionDeps, user: User, data: Record<string, unknown> = {}, status = 200) {
   const totp = await deps.prisma.twoFactorMethod.findFirst({ where: { userId: user.id, type: 'totp', verified: true }, select: { createdAt: true } });
   const backupLeft = await remainingBackupCodes(deps.prisma, user.id);
-  renderPage(ctx, deps, 'security', `account:${user.id}`, { user, totp, backupLeft, errors: {}, ...data }, status);
+  const sms = await deps.prisma.twoFactorMethod.findFirst({ where: { userId: user.id, type: 'sms', verified: true }, select: { phone: true } });
+  const smsPhone = sms?.phone ? maskPhone(sms.phone) : undefined;
+  renderPage(ctx, deps, 'security', `account:${user.id}`, { user, totp, smsPhone, backupLeft, errors: {}, ...data }, status);
 }
 
 async function signedPost(ctx: Context, deps: InteractionDeps) {
@@ -105,4 +109,68 @@ export async function removeTotp(ctx: Context, deps: InteractionDeps) {
   }
   await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'totp' } });
   await show(ctx, deps, s.user, { notice: 'The authenticator app was removed from your account.' });
+}
+
+export async function startSms(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const errors: Record<string, string> = {};
+  const phone = textField(s.body, 'phone', errors, { max: 24, required: true, label: 'phone number' }).replace(/[\s()-]/g, '');
+  if (!errors.phone && !E164.test(phone)) errors.phone = 'Enter the number in international format, like +4915123456789.';
+  if (errors.phone) return show(ctx, deps, s.user, { errors: { phone: errors.phone }, phone }, 400);
+  try {
+    await deps.actionLimiter.consume('sms_send', s.user.id);
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    return show(ctx, deps, s.user, { errors: { phone: retryMessage(err) }, phone }, 429);
+  }
+  const code = await issueSmsCode(deps.store, deps.config.hmacKey, `enrol:${s.user.id}`, phone);
+  try {
+    await deps.sms.send(phone, `${code} is your ${deps.config.productName} code to confirm this phone number.`);
+  } catch (err) {
+    if (!(err instanceof SmsSendError)) throw err;
+    deps.logger.warn({ err: err.message }, 'sending an enrolment SMS failed');
+    return show(ctx, deps, s.user, { errors: { phone: 'We could not send a text message right now. Try again later.' }, phone }, 502);
+  }
+  renderPage(ctx, deps, 'sms-setup', `account:${s.user.id}`, { phone: maskPhone(phone), errors: {} });
+}
+
+export async function confirmSms(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const errors: Record<string, string> = {};
+  const code = textField(s.body, 'code', errors, { max: 12, required: true, label: 'code' }).replace(/\s/g, '');
+  const purpose = `enrol:${s.user.id}`;
+  const pending = await pendingSmsCode(deps.store, purpose);
+  if (!pending) return show(ctx, deps, s.user, { error: 'The code expired. Enter your number again.' }, 400);
+  const again = (message: string, status: number) => renderPage(ctx, deps, 'sms-setup', `account:${s.user.id}`, { phone: maskPhone(pending.phone), errors: { code: message } }, status);
+  if (errors.code) return again(errors.code, 400);
+  try {
+    await deps.actionLimiter.consume('mfa_code', s.user.id);
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    return again(retryMessage(err), 429);
+  }
+  if (!(await useSmsCode(deps.store, deps.config.hmacKey, purpose, code))) return again('That code is not valid.', 400);
+  await deps.actionLimiter.reset('mfa_code', s.user.id);
+  await deps.prisma.$transaction([
+    deps.prisma.twoFactorMethod.deleteMany({ where: { userId: s.user.id, type: 'sms' } }),
+    deps.prisma.twoFactorMethod.create({ data: { userId: s.user.id, type: 'sms', name: 'Text message', phone: pending.phone, verified: true } }),
+  ]);
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'sms' } });
+  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  await show(ctx, deps, s.user, { notice: 'Text messages are set up as a second factor.', codes });
+}
+
+export async function removeSms(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const problem = await passwordOk(ctx, deps, s.user, s.body);
+  if (problem) return show(ctx, deps, s.user, { errors: { smsRemovePassword: problem } }, 400);
+  await deps.prisma.twoFactorMethod.deleteMany({ where: { userId: s.user.id, type: 'sms' } });
+  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
+    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
+  }
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'sms' } });
+  await show(ctx, deps, s.user, { notice: 'Text messages were removed as a second factor.' });
 }
