@@ -19,6 +19,9 @@ import { attachProviderEvents } from './provider/events.ts';
 import { loadSigningKeys } from './provider/keys.ts';
 import { healthRouter } from './routes/health.ts';
 import { accountRouter } from './routes/account/router.ts';
+import { adminRouter } from './routes/admin/router.ts';
+import { ensureAdminResource } from './services/admin-resource.ts';
+import { accessTokenRbacClaims } from './services/rbac.ts';
 import { recordEvent } from './services/audit.ts';
 import { createMailer } from './services/mail.ts';
 import { startPurgeJob } from './services/purge.ts';
@@ -78,11 +81,14 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   const resources = new ResourceServerCache(db.prisma);
   const baseFindAccount = createFindAccount(db.prisma);
   const findAccount: typeof baseFindAccount = (ctx, sub, token) => guard('database', async () => baseFindAccount(ctx, sub, token));
+  const accessTokenClaims = (accountId: string, scope: string) => guard('database', () => accessTokenRbacClaims(db.prisma, accountId, scope));
+  // Before the first build: its scopes must be known to the provider.
+  await ensureAdminResource(db.prisma, config.admin.audience);
 
   const build = async (reload = false) => {
     const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg, { create: !reload });
     const resourceScopes = await listResourceScopes(db.prisma);
-    const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources, resourceScopes });
+    const provider = createProvider({ config, logger, Adapter, findAccount, jwks, resources, resourceScopes, accessTokenClaims });
     attachProviderEvents(provider, logger, (accountId, clientId) =>
       recordEvent(db.prisma, { userId: accountId, type: 'logout', metadata: clientId ? { clientId } : {} }),
     );
@@ -132,6 +138,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     routers: [
       { prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) },
       { prefixes: ['/account'], router: accountRouter(interactionDeps) },
+      { prefixes: ['/admin/'], router: adminRouter({ config, logger, prisma: db.prisma, revokeGrant: interactionDeps.revokeGrant }, feed) },
     ],
     // The end of a sign-in (/auth/<interaction uid>): the provider has just saved the browser
     // session; attach the device and trust details the login step computed.

@@ -2,6 +2,7 @@
 // token exchange and refresh for them fails from the moment their status changes.
 import type { Account, FindAccount } from 'oidc-provider';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { roleNames } from '../services/rbac.ts';
 import { findUserById } from '../services/users.ts';
 
 export function createFindAccount(prisma: PrismaClient): FindAccount {
@@ -10,7 +11,7 @@ export function createFindAccount(prisma: PrismaClient): FindAccount {
     if (!user || user.status !== 'active') return undefined;
     return {
       accountId: user.id,
-      async claims() {
+      async claims(_use, scope) {
         const name = [user.firstName, user.lastName].filter(Boolean).join(' ');
         return {
           sub: user.id,
@@ -23,6 +24,8 @@ export function createFindAccount(prisma: PrismaClient): FindAccount {
           ...(user.phone ? { phone_number: user.phone, phone_number_verified: false } : {}),
           ...(user.address ? { address: user.address as Record<string, string> } : {}),
           updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+          // Read only when asked for: most tokens do not carry roles.
+          ...(scope.split(' ').includes('roles') ? { roles: await roleNames(prisma, user.id) } : {}),
         };
       },
     };

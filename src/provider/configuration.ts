@@ -18,9 +18,11 @@ export interface ProviderDeps {
   resources: ResourceServerCache;
   /** Scopes of the registered resource servers; clients may be registered for them. */
   resourceScopes: string[];
+  /** Roles and permissions of a user's JWT access token for a resource server (RBAC). */
+  accessTokenClaims?: (accountId: string, grantedScope: string) => Promise<Record<string, unknown>>;
 }
 
-export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'phone', 'address'];
+export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'phone', 'address', 'roles'];
 
 // OIDC standard claims per scope (OIDC Core 5.4); `sub` is always released.
 const CLAIMS = {
@@ -30,6 +32,8 @@ const CLAIMS = {
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // Not an OIDC standard scope: the user's role names, in the ID token and userinfo.
+  roles: ['roles'],
 };
 
 function page(ctx: KoaContextWithOIDC, view: string, data: Record<string, unknown>, productName: string) {
@@ -101,6 +105,14 @@ export function createProvider(deps: ProviderDeps): Provider {
           };
         },
       },
+    },
+    // RBAC in JWT access tokens: a user's roles and the permissions they hold among the scopes
+    // granted for the resource, so a resource server can check `write:post` without calling us.
+    // Opaque tokens (no resource server) and client_credentials tokens (no user) get nothing.
+    async extraTokenClaims(_ctx, token) {
+      const accountId = 'accountId' in token ? token.accountId : undefined;
+      if (!deps.accessTokenClaims || !accountId || !token.resourceServer) return undefined;
+      return deps.accessTokenClaims(accountId, token.scope ?? '');
     },
     // PKCE S256 only (the provider default); required for public clients, as OAuth 2.1 asks.
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },

@@ -1,5 +1,6 @@
 // The one error middleware for our own routes: the caller's mistakes get a clear 4xx, outages a
 // 503, our bugs a generic 500 with a log line. Never a stack trace to the client.
+import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config.ts';
 import { HttpError, isBackendDown } from '../errors.ts';
@@ -16,7 +17,8 @@ interface Problem {
 }
 
 function toProblem(err: unknown, logger: Logger, ctx: Context): Problem {
-  if (err instanceof HttpError) return { status: err.status, code: err.code, title: err.code, detail: err.message, extra: err.extra };
+  // RFC 9457: `title` is the status phrase (type about:blank); `code` says which error precisely.
+  if (err instanceof HttpError) return { status: err.status, code: err.code, title: STATUS_CODES[err.status] ?? err.code, detail: err.message, extra: err.extra };
   if (isBackendDown(err)) {
     logger.warn({ path: ctx.path, err: (err as Error).message }, 'backend unavailable');
     return { status: 503, code: 'temporarily_unavailable', title: 'Service unavailable', detail: 'The service is temporarily unavailable. Try again in a moment.' };
@@ -39,7 +41,9 @@ export function errorHandler(config: Config, logger: Logger) {
       const p = toProblem(err, logger, ctx);
       ctx.status = p.status;
       if (p.status === 503) ctx.set('Retry-After', '5');
-      const wantsHtml = ctx.method === 'GET' || ctx.is('application/x-www-form-urlencoded') ? ctx.accepts('json', 'html') === 'html' : false;
+      // JSON APIs (the admin API) always answer problem documents, whatever the Accept header says.
+      const api = ctx.path.startsWith('/admin/');
+      const wantsHtml = !api && (ctx.method === 'GET' || ctx.is('application/x-www-form-urlencoded')) ? ctx.accepts('json', 'html') === 'html' : false;
       if (wantsHtml) {
         htmlSecurityHeaders(ctx);
         ctx.type = 'html';
