@@ -48,14 +48,18 @@ export function createApp(opts: {
   app.keys = config.cookieKeys;
   app.silent = true;
 
-  const css = readFileSync(join(VIEWS_DIR, 'static', 'app.css'));
+  const assets: Record<string, { type: string; body: Buffer }> = {
+    '/static/app.css': { type: 'text/css', body: readFileSync(join(VIEWS_DIR, 'static', 'app.css')) },
+    '/static/passkey.js': { type: 'application/javascript', body: readFileSync(join(VIEWS_DIR, 'static', 'passkey.js')) },
+  };
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(errorHandler(config, logger));
   app.use(async (ctx, next) => {
-    if (ctx.path === '/static/app.css' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      ctx.type = 'text/css';
+    const asset = assets[ctx.path];
+    if (asset && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.type = asset.type;
       ctx.set('Cache-Control', 'public, max-age=3600');
-      ctx.body = css;
+      ctx.body = asset.body;
       return;
     }
     await next();

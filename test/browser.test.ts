@@ -74,7 +74,7 @@ describe.skipIf(skip)(`hosted login in a real browser${skip ? ' (SKIPPED: chromi
     await expect(page.getByRole('heading', { name: /Sign in/ })).toBeTruthy();
     await page.getByLabel('Email or username').fill('carol@example.test');
     await page.getByLabel('Password').fill('a very long passphrase');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${rpUrl}/cb**`);
     const landed = new URL(page.url());
@@ -96,7 +96,7 @@ describe.skipIf(skip)(`hosted login in a real browser${skip ? ' (SKIPPED: chromi
     await page.goto(url.toString());
     await page.getByLabel('Email or username').fill('carol@example.test');
     await page.getByLabel('Password').fill('not the password at all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const alert = page.getByRole('alert');
     expect(await alert.textContent()).toContain('Incorrect email, username or password');
     // The typed identifier is kept, the password is not.

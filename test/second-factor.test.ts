@@ -12,6 +12,7 @@ import { createUser } from '../src/services/users.ts';
 import { Agent, formAction, formField, type Hop } from './support/agent.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import { Mailbox } from './support/mailbox.ts';
+import { SoftAuthenticator } from './support/webauthn.ts';
 import { freePort, startTestServer, type TestServer } from './support/server.ts';
 
 const REDIRECT = 'http://rp.mfa.test/cb';
@@ -338,5 +339,70 @@ describe(`second factors and sessions (${backends})`, () => {
     expect(down.status).toBe(502);
     expect(down.body).toContain('could not send');
     expect((await post(other, page2, '/sms', {})).status).toBe(429);
+  });
+
+  it('registers a passkey and uses it passwordless and as a second factor; replays and foreign origins fail', async () => {
+    await createUser(srv.db.prisma, { email: 'pk@example.test', password: PASSWORD, emailVerified: true });
+    const auth = new SoftAuthenticator(srv.issuer);
+    const agent = new Agent();
+    const start = await agent.follow(`${srv.issuer}/account/security`, srv.issuer);
+    await proceed(agent, await post(agent, start, '/login', { login: 'pk@example.test', password: PASSWORD }));
+    const security = await agent.request(`${srv.issuer}/account/security`);
+    const jsonPost = (a: Agent, url: string, csrf: string) =>
+      a.request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ csrf }) });
+    const regOpts = await jsonPost(agent, `${srv.issuer}/account/security/passkeys/options`, formField(security.body, 'csrf'));
+    expect(regOpts.status).toBe(200);
+    const added = await agent.submit(security.url, '/account/security/passkeys', {
+      csrf: formField(security.body, 'csrf'),
+      name: 'Laptop <b>',
+      response: JSON.stringify(auth.create(JSON.parse(regOpts.body))),
+    });
+    expect(added.status).toBe(200);
+    expect(added.body).toContain('Passkey &quot;Laptop &lt;b&gt;&quot; added.');
+    const row = await srv.db.prisma.twoFactorMethod.findFirstOrThrow({ where: { user: { email: 'pk@example.test' }, type: 'webauthn' } });
+    expect(row.credentialId).toBe(auth.credentialId.toString('base64url'));
+
+    // Passwordless, from the login page.
+    const pl = new Agent();
+    const req = await authorize();
+    const login = await pl.follow(req.url, srv.issuer);
+    const opts = JSON.parse((await jsonPost(pl, new URL(formAction(login.body, '/passkey').replace('/passkey', '/passkey/options'), login.url).toString(), formField(login.body, 'csrf'))).body);
+    expect(opts.allowCredentials ?? []).toHaveLength(0);
+    const assertion = JSON.stringify(auth.get(opts));
+    const signedIn = await post(pl, login, '/passkey', { response: assertion });
+    const t = await redeem(await proceed(pl, signedIn), req);
+    expect(t.claims()!.amr).toEqual(['swk', 'mfa']);
+    expect(t.claims()!.acr).toBe(MFA_ACR);
+
+    // The same assertion again: its challenge is used up.
+    const pl2 = new Agent();
+    const req2 = await authorize();
+    const login2 = await pl2.follow(req2.url, srv.issuer);
+    await jsonPost(pl2, new URL(formAction(login2.body, '/passkey').replace('/passkey', '/passkey/options'), login2.url).toString(), formField(login2.body, 'csrf'));
+    const replay = await post(pl2, login2, '/passkey', { response: assertion });
+    expect(replay.status).toBe(401);
+    // A phishing origin, and garbage.
+    const opts3 = JSON.parse((await jsonPost(pl2, new URL(formAction(login2.body, '/passkey').replace('/passkey', '/passkey/options'), login2.url).toString(), formField(login2.body, 'csrf'))).body);
+    expect((await post(pl2, login2, '/passkey', { response: JSON.stringify(auth.get(opts3, { origin: 'https://evil.example' })) })).status).toBe(401);
+    expect((await post(pl2, login2, '/passkey', { response: '{not json' })).status).toBe(400);
+
+    // As the second factor after the password (the MFA page offers only this user's passkeys).
+    const two = new Agent();
+    const req4 = await authorize();
+    const mfaPage = await passwordStep(two, req4.url, 'pk@example.test');
+    expect(mfaPage.body).toContain('Use a passkey');
+    const opts4 = JSON.parse((await jsonPost(two, new URL(formAction(mfaPage.body, '/passkey').replace('/passkey', '/passkey/options'), mfaPage.url).toString(), formField(mfaPage.body, 'csrf'))).body);
+    expect(opts4.allowCredentials.map((c: { id: string }) => c.id)).toEqual([row.credentialId]);
+    const stranger = new SoftAuthenticator(srv.issuer);
+    expect((await post(two, mfaPage, '/passkey', { response: JSON.stringify(stranger.get(opts4)) })).status).toBe(401);
+    const opts5 = JSON.parse((await jsonPost(two, new URL(formAction(mfaPage.body, '/passkey').replace('/passkey', '/passkey/options'), mfaPage.url).toString(), formField(mfaPage.body, 'csrf'))).body);
+    const t2 = await redeem(await proceed(two, await post(two, mfaPage, '/passkey', { response: JSON.stringify(auth.get(opts5)) })), req4);
+    expect(t2.claims()!.amr).toEqual(['pwd', 'swk', 'mfa']);
+
+    // Removal needs the password.
+    const page = await agent.request(`${srv.issuer}/account/security`);
+    expect((await agent.submit(page.url, '/account/security/passkeys/remove', { csrf: formField(page.body, 'csrf'), id: row.id, password: 'wrong password here' })).status).toBe(400);
+    expect((await agent.submit(page.url, '/account/security/passkeys/remove', { csrf: formField(page.body, 'csrf'), id: row.id, password: PASSWORD })).status).toBe(200);
+    expect(await srv.db.prisma.twoFactorMethod.count({ where: { id: row.id } })).toBe(0);
   });
 });

@@ -11,6 +11,7 @@ import { verifyCsrf } from './csrf.ts';
 import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
 import { showDeviceCode, submitDeviceCode } from './device-check.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { passkeyOptions, passkeyVerify } from './passkey.ts';
 import { sendLoginSms, showMfa, startStepUp, submitMfa } from './second-factor.ts';
 import { assertRegistrationOpen, showRegister, submitRegister } from './register.ts';
 
@@ -95,6 +96,15 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const pending = await getPending(deps, details.uid);
     if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
     await submitMfa(ctx, deps, details, pending);
+  });
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
+  router.post('/passkey/options', json, withForm, async (ctx) => {
+    loginStep(ctx.state.details as InteractionDetails);
+    await passkeyOptions(ctx, deps, ctx.state.details as InteractionDetails);
+  });
+  router.post('/passkey', forms, withForm, async (ctx) => {
+    loginStep(ctx.state.details as InteractionDetails);
+    await passkeyVerify(ctx, deps, ctx.state.details as InteractionDetails);
   });
   router.post('/sms', forms, withForm, async (ctx) => {
     const details = ctx.state.details as InteractionDetails;

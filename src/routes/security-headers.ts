@@ -24,7 +24,7 @@ export function htmlSecurityHeaders(ctx: Context, formTargets?: string[]): void 
   const formAction = formTargets ? `; form-action 'self' ${formTargets.join(' ')}`.trimEnd() : '';
   ctx.set(
     'Content-Security-Policy',
-    `default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'${formAction}`,
+    `default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'${formAction}`,
   );
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Pragma', 'no-cache');

@@ -5,7 +5,19 @@ import type { InteractionDeps } from '../../interactions/context.ts';
 import { messagePage } from './page.ts';
 import { showForgot, showReset, submitForgot, submitReset } from './password-reset.ts';
 import { changeEmail, changePassword, showAccount } from './profile.ts';
-import { confirmSms, confirmTotp, newBackupCodes, removeSms, removeTotp, showSecurity, startSms, startTotp } from './security.ts';
+import {
+  confirmSms,
+  confirmTotp,
+  newBackupCodes,
+  passkeyRegistrationOptions,
+  registerPasskey,
+  removePasskey,
+  removeSms,
+  removeTotp,
+  showSecurity,
+  startSms,
+  startTotp,
+} from './security.ts';
 import { verifyEmail } from './verify-email.ts';
 
 export function accountRouter(deps: InteractionDeps): Router {
@@ -23,6 +35,10 @@ export function accountRouter(deps: InteractionDeps): Router {
   router.post('/security/sms/start', forms, (ctx) => startSms(ctx, deps));
   router.post('/security/sms/confirm', forms, (ctx) => confirmSms(ctx, deps));
   router.post('/security/sms/remove', forms, (ctx) => removeSms(ctx, deps));
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
+  router.post('/security/passkeys/options', json, (ctx) => passkeyRegistrationOptions(ctx, deps));
+  router.post('/security/passkeys', forms, (ctx) => registerPasskey(ctx, deps));
+  router.post('/security/passkeys/remove', forms, (ctx) => removePasskey(ctx, deps));
   router.get('/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') {
       return messagePage(ctx, deps, 'Not signed in', 'The sign-in was cancelled or did not complete.', 400, { href: '/account', text: 'Try again' });

@@ -11,6 +11,7 @@ import { recordEvent } from '../../services/audit.ts';
 import { regenerateBackupCodes, remainingBackupCodes } from '../../services/backup-codes.ts';
 import { verifyPassword } from '../../services/passwords.ts';
 import { RateLimitedError, retryMessage } from '../../services/rate-limit.ts';
+import { finishRegistration, PasskeyError, registrationOptions } from '../../services/passkeys.ts';
 import { issueSmsCode, pendingSmsCode, useSmsCode } from '../../services/sms-codes.ts';
 import { E164, maskPhone, SmsSendError } from '../../services/sms.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../../services/totp.ts';
@@ -22,7 +23,8 @@ async function show(ctx: Context, deps: InteractionDeps, user: User, data: Recor
   const backupLeft = await remainingBackupCodes(deps.prisma, user.id);
   const sms = await deps.prisma.twoFactorMethod.findFirst({ where: { userId: user.id, type: 'sms', verified: true }, select: { phone: true } });
   const smsPhone = sms?.phone ? maskPhone(sms.phone) : undefined;
-  renderPage(ctx, deps, 'security', `account:${user.id}`, { user, totp, smsPhone, backupLeft, errors: {}, ...data }, status);
+  const passkeys = await deps.prisma.twoFactorMethod.findMany({ where: { userId: user.id, type: 'webauthn', verified: true }, select: { id: true, name: true, createdAt: true }, orderBy: { createdAt: 'asc' } });
+  renderPage(ctx, deps, 'security', `account:${user.id}`, { user, totp, smsPhone, passkeys, backupLeft, errors: {}, ...data }, status);
 }
 
 async function signedPost(ctx: Context, deps: InteractionDeps) {
@@ -173,4 +175,48 @@ export async function removeSms(ctx: Context, deps: InteractionDeps) {
   }
   await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'sms' } });
   await show(ctx, deps, s.user, { notice: 'Text messages were removed as a second factor.' });
+}
+
+export async function passkeyRegistrationOptions(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  ctx.body = await registrationOptions(deps.prisma, deps.store, deps.config, s.user);
+}
+
+export async function registerPasskey(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const errors: Record<string, string> = {};
+  const name = textField(s.body, 'name', errors, { max: 60, label: 'passkey name' }) || 'Passkey';
+  let response: unknown;
+  try {
+    response = typeof s.body.response === 'string' && s.body.response.length <= 16_384 ? JSON.parse(s.body.response) : undefined;
+  } catch {
+    response = undefined;
+  }
+  if (errors.name || !response || typeof response !== 'object') return show(ctx, deps, s.user, { errors: { passkey: errors.name ?? 'The passkey answer was malformed. Try again.' } }, 400);
+  try {
+    await finishRegistration(deps.prisma, deps.store, deps.config, s.user, name, response);
+  } catch (err) {
+    if (!(err instanceof PasskeyError)) throw err;
+    return show(ctx, deps, s.user, { errors: { passkey: err.message } }, 400);
+  }
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'webauthn' } });
+  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  await show(ctx, deps, s.user, { notice: `Passkey "${name}" added.`, codes });
+}
+
+export async function removePasskey(ctx: Context, deps: InteractionDeps) {
+  const s = await signedPost(ctx, deps);
+  if (!s) return;
+  const id = typeof s.body.id === 'string' ? s.body.id : '';
+  const problem = await passwordOk(ctx, deps, s.user, s.body);
+  if (problem) return show(ctx, deps, s.user, { errors: { [`passkey-${id}`]: problem } }, 400);
+  const removed = /^[0-9a-f-]{36}$/.test(id) ? await deps.prisma.twoFactorMethod.deleteMany({ where: { id, userId: s.user.id, type: 'webauthn' } }) : { count: 0 };
+  if (!removed.count) return show(ctx, deps, s.user, { error: 'That passkey does not exist.' }, 404);
+  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
+    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
+  }
+  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'webauthn' } });
+  await show(ctx, deps, s.user, { notice: 'The passkey was removed.' });
 }
