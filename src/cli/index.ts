@@ -2,16 +2,22 @@
 // (usage errors exit 2).
 import { ConfigError } from '../config.ts';
 import { CliError } from './context.ts';
+import * as admin from './admin.ts';
 import * as client from './client.ts';
 import * as db from './db.ts';
 import * as keys from './keys.ts';
+import * as permission from './permission.ts';
 import * as purge from './purge.ts';
 import * as resource from './resource.ts';
+import * as role from './role.ts';
 import * as user from './user.ts';
 
 const groups: Record<string, { help: string; run(sub: string | undefined, argv: string[]): Promise<void> }> = {
-  client,
+  admin,
   user,
+  role,
+  permission,
+  client,
   resource,
   keys,
   db,

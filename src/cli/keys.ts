@@ -1,21 +1,18 @@
-import { listSigningKeys, loadSigningKeys, rotateSigningKeys } from '../provider/keys.ts';
-import { CliError, print, withDb } from './context.ts';
+// `keys`: signing keys.
+import { listSigningKeys } from '../provider/keys.ts';
+import { CLI_ACTOR } from '../services/admin-audit.ts';
+import { rotateKeys } from '../services/signing-key-admin.ts';
+import { command, defineGroup } from './command.ts';
+import { withDb } from './context.ts';
 
-export const help = `keys list        Lists signing keys (public data only).
-keys rotate      Creates new signing keys; the previous ones keep verifying until every token
-                 they signed has expired. Running servers pick the new keys up at once.`;
+const group = defineGroup('keys', {
+  list: command({ usage: '', describe: 'Lists signing keys (public data only).', run: () => withDb(({ db }) => listSigningKeys(db.prisma)) }),
+  rotate: command({
+    usage: '',
+    describe: 'Creates new signing keys; the previous ones keep verifying until every token\nthey signed has expired. Running servers pick the new keys up at once.',
+    run: () => withDb(({ db, config }) => rotateKeys(db.prisma, config, CLI_ACTOR)),
+  }),
+});
 
-export async function run(sub: string | undefined): Promise<void> {
-  if (sub === 'list') return print(await withDb(({ db }) => listSigningKeys(db.prisma)));
-  if (sub === 'rotate') {
-    return print(
-      await withDb(async ({ db, config }) => {
-        // Make sure there is something to rotate on a fresh install.
-        await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg);
-        const overlap = Math.max(config.ttl.accessToken, config.ttl.idToken, config.ttl.clientCredentials) + 300;
-        return rotateSigningKeys(db.prisma, config.encryptionKey, overlap);
-      }),
-    );
-  }
-  throw new CliError(`usage:\n${help}`);
-}
+export const help = group.help;
+export const run = group.run;

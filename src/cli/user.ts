@@ -1,73 +1,142 @@
-import { ZodError } from 'zod';
-import { createUser, UserExistsError } from '../services/users.ts';
+// `user`: the admin API's user operations from the command line (actor "cli" in the events).
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { CLI_ACTOR } from '../services/admin-audit.ts';
 import { setUserStatus } from '../services/account-status.ts';
-import { findUserByLogin } from '../services/users.ts';
-import { CliError, parse, print, required, withDb, withStores } from './context.ts';
+import { eventsPage, usersPage } from '../services/pages.ts';
+import { setUserRole } from '../services/roles.ts';
+import { deleteUserByAdmin, getUser, setPasswordByAdmin, updateUserByAdmin } from '../services/user-admin.ts';
+import { listSessions, revokeAllSessions } from '../services/user-sessions.ts';
+import { emailSchema, findUserById, findUserByLogin, usernameSchema } from '../services/users.ts';
+import { command, defineGroup, intOpt, opt, req } from './command.ts';
+import { CliError, withDb, withStores } from './context.ts';
+import { createUserCommand } from './user-create.ts';
 
-export const help = `user create --email E (--password P | --password-hash PHC) [--username U] [--verified]
-              [--first-name F] [--last-name L]
-                 Creates a user (role "user"). --password-hash imports an argon2 or bcrypt hash.
-user list        Lists users.
-user suspend|disable|activate --user EMAIL_OR_USERNAME
-                 Changes the status. Suspending or disabling ends the user's sessions and revokes
-                 their grants and refresh tokens at once.`;
+export async function resolveUser(prisma: PrismaClient, ref: string) {
+  const user = (await findUserById(prisma, ref)) ?? (await findUserByLogin(prisma, ref));
+  if (!user) throw new CliError(`no user "${ref}"`);
+  return user;
+}
 
-const STATUS = { suspend: 'suspended', disable: 'disabled', activate: 'active' } as const;
+const who = { user: { type: 'string' } } as const;
+const page = { limit: { type: 'string' }, cursor: { type: 'string' } } as const;
+const STATUS = { suspend: 'suspended', disable: 'disabled', activate: 'active', reactivate: 'active' } as const;
 
-export async function run(sub: string | undefined, argv: string[]): Promise<void> {
-  if (sub === 'create') {
-    const v = parse(argv, {
-      email: { type: 'string' },
-      password: { type: 'string' },
-      'password-hash': { type: 'string' },
-      username: { type: 'string' },
-      verified: { type: 'boolean' },
-      'first-name': { type: 'string' },
-      'last-name': { type: 'string' },
-    });
-    if (v.help) return console.log(help);
-    const email = required(v, 'email');
-    if (!v.password && !v['password-hash']) throw new CliError('--password or --password-hash is required');
-    const hash = v['password-hash'] as string | undefined;
-    if (hash && !/^\$(argon2id|argon2i|2a|2b|2y)\$/.test(hash)) throw new CliError('--password-hash must be an argon2 or bcrypt hash');
-    const user = await withDb(async ({ db }) => {
-      try {
-        return await createUser(db.prisma, {
-          email,
-          password: v.password as string | undefined,
-          passwordHash: hash,
-          username: v.username as string | undefined,
-          emailVerified: Boolean(v.verified),
-          firstName: v['first-name'] as string | undefined,
-          lastName: v['last-name'] as string | undefined,
-        });
-      } catch (err) {
-        if (err instanceof ZodError) throw new CliError(err.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; '));
-        if (err instanceof UserExistsError) throw new CliError(err.message);
-        throw err;
-      }
-    });
-    const { passwordHash: _h, ...shown } = user;
-    return print(shown);
-  }
-  if (sub === 'suspend' || sub === 'disable' || sub === 'activate') {
-    const v = parse(argv, { user: { type: 'string' } });
-    if (v.help) return console.log(help);
-    const login = required(v, 'user');
-    return print(
-      await withStores(async ({ db, revokeGrant }) => {
-        const user = await findUserByLogin(db.prisma, login);
-        if (!user) throw new CliError(`no user "${login}"`);
-        const r = await setUserStatus(db.prisma, revokeGrant, user.id, STATUS[sub], { actor: 'cli' });
+const status = (sub: keyof typeof STATUS, describe: string) =>
+  command({
+    usage: '--user ID|EMAIL|USERNAME',
+    describe,
+    options: who,
+    run: (v) =>
+      withStores(async ({ db, revokeGrant }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        const r = await setUserStatus(db.prisma, revokeGrant, user.id, STATUS[sub], { actor: 'cli', actorType: 'cli', actorId: 'cli', action: `user.status.${STATUS[sub]}` });
         return { id: user.id, status: STATUS[sub], ...r };
       }),
-    );
-  }
-  if (sub === 'list') {
-    const users = await withDb(({ db }) =>
-      db.prisma.user.findMany({ orderBy: { createdAt: 'asc' }, take: 1000, omit: { passwordHash: true } }),
-    );
-    return print(users);
-  }
-  throw new CliError(`usage:\n${help}`);
-}
+  });
+
+const role = (present: boolean) =>
+  command({
+    usage: '--user ID|EMAIL|USERNAME --role NAME',
+    describe: present ? "Gives a role; the user's next token carries it." : 'Takes a role away.',
+    options: { ...who, role: { type: 'string' } },
+    run: (v) =>
+      withDb(async ({ db }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        return { userId: user.id, roles: await setUserRole(db.prisma, CLI_ACTOR, user.id, req(v, 'role'), present) };
+      }),
+  });
+
+const group = defineGroup('user', {
+  create: createUserCommand,
+  list: command({
+    usage: '[--email SUBSTR] [--username SUBSTR] [--status active|suspended|disabled] [--role NAME] [--limit N] [--cursor C]',
+    describe: 'Lists users, oldest first; pass nextCursor as --cursor for the next page.',
+    options: { email: { type: 'string' }, username: { type: 'string' }, status: { type: 'string' }, role: { type: 'string' }, ...page },
+    run: (v) =>
+      withDb(({ db, config }) => {
+        const s = opt(v, 'status');
+        if (s && !['active', 'suspended', 'disabled'].includes(s)) throw new CliError('--status must be active, suspended or disabled');
+        const filters = { email: opt(v, 'email'), username: opt(v, 'username'), status: s as 'active' | undefined, role: opt(v, 'role') };
+        return usersPage(db.prisma, config.hmacKey, filters, { limit: intOpt(v, 'limit', 1, 1000) ?? 100, cursor: opt(v, 'cursor') });
+      }),
+  }),
+  get: command({
+    usage: '--user ID|EMAIL|USERNAME',
+    options: who,
+    run: (v) => withDb(async ({ db }) => getUser(db.prisma, (await resolveUser(db.prisma, req(v, 'user'))).id)),
+  }),
+  update: command({
+    usage: '--user ID|EMAIL|USERNAME [--email E] [--username U] [--first-name F] [--last-name L] [--verified true|false]',
+    describe: 'Changes profile fields; a new email is unverified unless --verified true is given.',
+    options: { ...who, email: { type: 'string' }, username: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' }, verified: { type: 'string' } },
+    run: (v) =>
+      withDb(async ({ db }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        const verified = opt(v, 'verified');
+        if (verified !== undefined && verified !== 'true' && verified !== 'false') throw new CliError('--verified must be true or false');
+        const patch = Object.fromEntries(
+          Object.entries({
+            email: opt(v, 'email') === undefined ? undefined : emailSchema.parse(opt(v, 'email')),
+            username: opt(v, 'username') === undefined ? undefined : usernameSchema.parse(opt(v, 'username')).toLowerCase(),
+            firstName: opt(v, 'first-name')?.slice(0, 100),
+            lastName: opt(v, 'last-name')?.slice(0, 100),
+            emailVerified: verified === undefined ? undefined : verified === 'true',
+          }).filter(([, x]) => x !== undefined),
+        );
+        if (!Object.keys(patch).length) throw new CliError('nothing to change');
+        return updateUserByAdmin(db.prisma, CLI_ACTOR, user.id, patch);
+      }),
+  }),
+  delete: command({
+    usage: '--user ID|EMAIL|USERNAME',
+    describe: 'Deletes the user and everything of theirs (sessions, grants, tokens, events).',
+    options: who,
+    run: (v) =>
+      withStores(async ({ db, revokeGrant }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        await deleteUserByAdmin(db.prisma, revokeGrant, CLI_ACTOR, user.id);
+        return { deleted: user.id };
+      }),
+  }),
+  'set-password': command({
+    usage: '--user ID|EMAIL|USERNAME --password P [--keep-sessions]',
+    describe: 'Sets a password (password rules apply) and ends the sessions unless --keep-sessions.',
+    options: { ...who, password: { type: 'string' }, 'keep-sessions': { type: 'boolean' } },
+    run: (v) =>
+      withStores(async ({ db, revokeGrant }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        return setPasswordByAdmin(db.prisma, revokeGrant, CLI_ACTOR, user.id, { password: req(v, 'password'), revokeSessions: !v['keep-sessions'] });
+      }),
+  }),
+  suspend: status('suspend', "Ends the user's sessions and revokes their grants and refresh tokens at once."),
+  disable: status('disable', 'As suspend; for accounts closed for good.'),
+  activate: status('activate', 'Makes a suspended or disabled user active again (alias: reactivate).'),
+  reactivate: status('reactivate', 'Same as activate.'),
+  'add-role': role(true),
+  'remove-role': role(false),
+  sessions: command({
+    usage: '--user ID|EMAIL|USERNAME',
+    describe: 'Lists live browser sessions.',
+    options: who,
+    run: (v) => withDb(async ({ db }) => ({ items: await listSessions(db.prisma, (await resolveUser(db.prisma, req(v, 'user'))).id) })),
+  }),
+  'revoke-sessions': command({
+    usage: '--user ID|EMAIL|USERNAME',
+    describe: 'Ends every session and revokes grants and refresh tokens.',
+    options: who,
+    run: (v) => withStores(async ({ db, revokeGrant }) => revokeAllSessions(db.prisma, revokeGrant, CLI_ACTOR, (await resolveUser(db.prisma, req(v, 'user'))).id)),
+  }),
+  events: command({
+    usage: '--user ID|EMAIL|USERNAME [--limit N] [--cursor C]',
+    describe: 'Lists account events, newest first.',
+    options: { ...who, ...page },
+    run: (v) =>
+      withDb(async ({ db, config }) => {
+        const user = await resolveUser(db.prisma, req(v, 'user'));
+        return eventsPage(db.prisma, config.hmacKey, user.id, { limit: intOpt(v, 'limit', 1, 1000) ?? 100, cursor: opt(v, 'cursor') });
+      }),
+  }),
+});
+
+export const help = group.help;
+export const run = group.run;

@@ -1,8 +1,8 @@
 // /resource-servers (APIs that accept our JWT access tokens) and /keys (signing keys).
 import { z } from 'zod';
 import { listSigningKeys } from '../../provider/keys.ts';
-import { readCursor, signCursor, toPage } from '../../services/cursor.ts';
-import { createResource, deleteResource, getResource, listResources, resourceView, updateResource } from '../../services/resource-admin.ts';
+import { resourcesPage } from '../../services/pages.ts';
+import { createResource, deleteResource, getResource, updateResource } from '../../services/resource-admin.ts';
 import { resourceIdentifierSchema, scopeListSchema } from '../../services/resources.ts';
 import { rotateKeys } from '../../services/signing-key-admin.ts';
 import { route } from './define.ts';
@@ -24,11 +24,7 @@ export const resourceRoutes = [
     permission: 'admin:resources:read',
     query: z.object(pageQuery).strict(),
     response: pageOf(resourceOut),
-    async handler({ query }, { prisma, config }) {
-      const after = query.cursor ? (readCursor(config.hmacKey, 'resources', {}, query.cursor, 2) as [string, string]) : undefined;
-      const rows = await listResources(prisma, { after, limit: query.limit });
-      return toPage(rows, query.limit, resourceView, (r) => signCursor(config.hmacKey, 'resources', {}, [r.createdAt.toISOString(), r.id]));
-    },
+    handler: ({ query }, d) => resourcesPage(d.prisma, d.config.hmacKey, query),
   }),
   route({
     method: 'post',

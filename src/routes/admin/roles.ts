@@ -1,8 +1,8 @@
 // /roles and /permissions: definitions and which permissions each role grants.
 import { z } from 'zod';
-import { readCursor, signCursor, toPage } from '../../services/cursor.ts';
-import { createPermission, deletePermission, getPermission, listPermissions, permissionView, updatePermission } from '../../services/permissions.ts';
-import { createRole, deleteRole, getRole, listRoles, roleView, setRolePermission, updateRole } from '../../services/roles.ts';
+import { permissionsPage, rolesPage } from '../../services/pages.ts';
+import { createPermission, deletePermission, getPermission, updatePermission } from '../../services/permissions.ts';
+import { createRole, deleteRole, getRole, setRolePermission, updateRole } from '../../services/roles.ts';
 import { route } from './define.ts';
 import { description, nameParams, pageOf, pageQuery, permissionName, permissionOut, roleName, roleOut } from './schemas.ts';
 
@@ -21,11 +21,7 @@ export const roleRoutes = [
     permission: 'admin:roles:read',
     query: listQuery,
     response: pageOf(roleOut),
-    async handler({ query }, { prisma, config }) {
-      const after = query.cursor ? readCursor(config.hmacKey, 'roles', {}, query.cursor, 1)[0] : undefined;
-      const rows = await listRoles(prisma, { after, limit: query.limit });
-      return toPage(rows, query.limit, roleView, (r) => signCursor(config.hmacKey, 'roles', {}, [r.name]));
-    },
+    handler: ({ query }, d) => rolesPage(d.prisma, d.config.hmacKey, query),
   }),
   route({
     method: 'post',
@@ -104,11 +100,7 @@ export const roleRoutes = [
     permission: 'admin:roles:read',
     query: listQuery,
     response: pageOf(permissionOut),
-    async handler({ query }, { prisma, config }) {
-      const after = query.cursor ? readCursor(config.hmacKey, 'permissions', {}, query.cursor, 1)[0] : undefined;
-      const rows = await listPermissions(prisma, { after, limit: query.limit });
-      return toPage(rows, query.limit, permissionView, (p) => signCursor(config.hmacKey, 'permissions', {}, [p.name]));
-    },
+    handler: ({ query }, d) => permissionsPage(d.prisma, d.config.hmacKey, query),
   }),
   route({
     method: 'post',

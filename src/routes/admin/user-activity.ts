@@ -1,7 +1,7 @@
 // /users/{id}/sessions and /users/{id}/events: what a user has open, ending it, and their audit trail.
 import { z } from 'zod';
-import { readCursor, signCursor, toPage } from '../../services/cursor.ts';
-import { listEvents, listSessions, revokeAllSessions, revokeSession } from '../../services/user-sessions.ts';
+import { eventsPage } from '../../services/pages.ts';
+import { listSessions, revokeAllSessions, revokeSession } from '../../services/user-sessions.ts';
 import { route } from './define.ts';
 import { dateTime, idParams, pageOf, pageQuery, revokedOut } from './schemas.ts';
 
@@ -69,17 +69,6 @@ export const userActivityRoutes = [
     params: idParams,
     query: z.object(pageQuery).strict(),
     response: pageOf(eventOut),
-    async handler({ params, query }, { prisma, config }) {
-      const key = config.hmacKey;
-      const filters = { user: params.id };
-      const before = query.cursor ? (readCursor(key, 'events', filters, query.cursor, 2) as [string, string]) : undefined;
-      const rows = await listEvents(prisma, params.id, { before, limit: query.limit });
-      return toPage(
-        rows,
-        query.limit,
-        (e) => ({ ...e, metadata: e.metadata as Record<string, unknown> }),
-        (e) => signCursor(key, 'events', filters, [e.createdAt.toISOString(), e.id]),
-      );
-    },
+    handler: ({ params, query }, d) => eventsPage(d.prisma, d.config.hmacKey, params.id, query),
   }),
 ];

@@ -1,17 +1,9 @@
 // /users: listing with filters and cursors, creation, updates, status, password, deletion, roles.
 import { z } from 'zod';
-import { readCursor, signCursor, toPage } from '../../services/cursor.ts';
+import { usersPage } from '../../services/pages.ts';
 import { setUserRole } from '../../services/roles.ts';
 import { changeStatus } from '../../services/user-sessions.ts';
-import {
-  createUserByAdmin,
-  deleteUserByAdmin,
-  getUser,
-  listUsers,
-  setPasswordByAdmin,
-  updateUserByAdmin,
-  userView,
-} from '../../services/user-admin.ts';
+import { createUserByAdmin, deleteUserByAdmin, getUser, setPasswordByAdmin, updateUserByAdmin } from '../../services/user-admin.ts';
 import { emailSchema, usernameSchema } from '../../services/users.ts';
 import { route } from './define.ts';
 import { idParams, pageOf, pageQuery, roleName, userOut, userRolesOut, revokedOut } from './schemas.ts';
@@ -83,11 +75,9 @@ export const userRoutes = [
     permission: 'admin:users:read',
     query: listQuery,
     response: pageOf(userOut),
-    async handler({ query }, { prisma, config }) {
+    handler({ query }, { prisma, config }) {
       const { limit, cursor, ...filters } = query;
-      const after = cursor ? (readCursor(config.hmacKey, 'users', filters, cursor, 2) as [string, string]) : undefined;
-      const rows = await listUsers(prisma, filters, { after, limit });
-      return toPage(rows, limit, userView, (u) => signCursor(config.hmacKey, 'users', filters, [u.createdAt.toISOString(), u.id]));
+      return usersPage(prisma, config.hmacKey, filters, { limit, cursor });
     },
   }),
   route({
