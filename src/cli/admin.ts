@@ -21,3 +21,4 @@ const group = defineGroup('admin', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

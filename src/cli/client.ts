@@ -98,3 +98,4 @@ const group = defineGroup('client', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

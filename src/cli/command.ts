@@ -30,6 +30,7 @@ export function defineGroup(name: string, commands: Record<string, Command>) {
     .join('\n');
   return {
     help,
+    commands: Object.keys(commands),
     async run(sub: string | undefined, argv: string[]): Promise<void> {
       const c = sub ? commands[sub] : undefined;
       if (!c) throw new CliError(`usage:\n${help}`);

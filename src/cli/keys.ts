@@ -16,3 +16,4 @@ const group = defineGroup('keys', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

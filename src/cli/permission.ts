@@ -46,3 +46,4 @@ const group = defineGroup('permission', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

@@ -58,3 +58,4 @@ const group = defineGroup('resource', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

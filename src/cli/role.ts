@@ -72,3 +72,4 @@ const group = defineGroup('role', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;

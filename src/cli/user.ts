@@ -140,3 +140,4 @@ const group = defineGroup('user', {
 
 export const help = group.help;
 export const run = group.run;
+export const commands = group.commands;
