@@ -41,7 +41,7 @@ async function userLogin(rp: oidc.Configuration, login: string, scope: string, r
   const url = oidc.buildAuthorizationUrl(rp, {
     redirect_uri: REDIRECT,
     scope,
-    resource,
+    ...(resource ? { resource } : {}),
     prompt: 'consent',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
@@ -49,7 +49,7 @@ async function userLogin(rp: oidc.Configuration, login: string, scope: string, r
   });
   const hop = await signIn(new Agent(), srv.issuer, url.toString(), { login, password: PASSWORD });
   expect(hop.location ?? hop.url, hop.body?.slice?.(0, 500)).toContain(REDIRECT);
-  return oidc.authorizationCodeGrant(rp, new URL(hop.location!), { pkceCodeVerifier: verifier, expectedState: state }, { resource });
+  return oidc.authorizationCodeGrant(rp, new URL(hop.location!), { pkceCodeVerifier: verifier, expectedState: state }, resource ? { resource } : {});
 }
 
 describe(`admin API (${backends})`, () => {
@@ -99,6 +99,9 @@ describe(`admin API (${backends})`, () => {
     // The user's permissions intersected with what the client asked for: no read:post, which no role grants.
     expect(payload.permissions).toEqual(['write:post']);
     expect(tokens.claims()!.roles).toEqual(['editor', 'user']);
+    // Without a resource the access token is for userinfo, which carries roles too.
+    const plain = await userLogin(rp, 'erin', 'openid roles', '');
+    expect(await oidc.fetchUserInfo(rp, plain.access_token, user.body.id)).toMatchObject({ roles: ['editor', 'user'] });
 
     // Taking the role away shows in the next token (a refresh), and the change names its actor.
     await api('DELETE', `/users/${user.body.id}/roles/editor`, { token: admin });
