@@ -90,6 +90,9 @@ describe(`account lifecycle (${backends}, real SMTP)`, () => {
     const user = await srv.db.prisma.user.findUniqueOrThrow({ where: { email: 'reg@example.test' } });
     expect(user.emailVerified).toBe(false);
     expect(user.passwordHash).toMatch(/^\$argon2id\$/);
+    // DEFAULT_ROLES (default "user") applies to self-registration too.
+    const roles = await srv.db.prisma.userRole.findMany({ where: { userId: user.id }, include: { role: true } });
+    expect(roles.map((r) => r.role.name)).toEqual(['user']);
 
     // Not verified yet: Continue keeps the user here.
     const early = await agent.submit(res.url, formAction(res.body, '/continue'), { csrf: formField(res.body, 'csrf') });

@@ -65,7 +65,14 @@ export async function submitRegister(ctx: Context, deps: InteractionDeps, detail
 
   let user;
   try {
-    user = await createUser(deps.prisma, { email, username, password, firstName: values.firstName || undefined, lastName: values.lastName || undefined });
+    user = await createUser(deps.prisma, {
+      email,
+      username,
+      password,
+      firstName: values.firstName || undefined,
+      lastName: values.lastName || undefined,
+      roles: deps.config.account.defaultRoles,
+    });
   } catch (err) {
     if (!(err instanceof UserExistsError)) throw err;
     // Lost a race with a concurrent registration of the same email or username.

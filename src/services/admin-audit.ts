@@ -11,10 +11,10 @@ export const CLI_ACTOR: Actor = { type: 'cli', id: 'cli' };
 
 /**
  * Changes to the access configuration itself (roles, permissions, clients, resource servers,
- * signing keys) have no user and no event type of their own in the schema yet; they are recorded
- * under `roles_changed` with `userId` null, and `metadata.action` says what happened.
+ * signing keys) have no user: they are `admin_action` events with `userId` null, and
+ * `metadata.action` says what happened.
  */
-export const ACCESS_CONFIG_EVENT: AccountEventType = 'roles_changed';
+export const ACCESS_CONFIG_EVENT: AccountEventType = 'admin_action';
 
 type Tx = Pick<Prisma.TransactionClient, 'accountEvent'>;
 

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "AccountEventType" ADD VALUE 'admin_action';
