@@ -19,6 +19,42 @@ const key32 = z.string().transform((v, ctx) => {
   return buf;
 });
 
+// Social sign-in upstreams (FEDERATION_PROVIDERS, a JSON array). Plain http only on loopback (tests).
+const upstreamUrl = z.url().refine((u) => {
+  const url = new URL(u);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+}, 'must be an https URL (http only on a loopback address)');
+const upstreamSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1–32 lowercase letters, digits, - or _'),
+    type: z.enum(['oidc', 'google', 'github']),
+    name: z.string().min(1).max(40).optional(),
+    issuer: upstreamUrl.optional(),
+    discoveryUrl: upstreamUrl.optional(),
+    clientId: z.string().min(1).max(255),
+    clientSecret: z.string().min(1).max(1024),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'must be a scope token')).max(20).optional(),
+    enabled: z.boolean().default(true),
+    // GitHub preset only: overridable so a test server can stand in for github.com.
+    authorizationUrl: upstreamUrl.optional(),
+    tokenUrl: upstreamUrl.optional(),
+    apiUrl: upstreamUrl.optional(),
+  })
+  .strict()
+  .refine((p) => p.type !== 'oidc' || p.issuer || p.discoveryUrl, 'an oidc provider needs issuer or discoveryUrl');
+const federationProviders = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of providers' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(upstreamSchema).max(20))
+  .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'provider ids must be unique');
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -61,6 +97,7 @@ const schema = z.object({
     .max(1024)
     .regex(/^\s*[a-z0-9][a-z0-9_-]{0,63}(\s*,\s*[a-z0-9][a-z0-9_-]{0,63})*\s*$/, 'must be a comma-separated list of role names')
     .default('user'),
+  FEDERATION_PROVIDERS: federationProviders.optional(),
   ADMIN_AUDIENCE: z.string().max(255).regex(/^(https?:\/\/[^#\s]+|urn:[^#\s]+)$/, 'must be an http(s) or urn URI without a fragment').optional(),
 });
 
@@ -126,6 +163,51 @@ export interface Config {
     /** Resource identifier (audience) of the admin API; tokens for it are JWTs from this server. */
     audience: string;
   };
+  federation: {
+    /** Upstream providers for social sign-in, in button order. */
+    providers: UpstreamProvider[];
+  };
+}
+
+export interface UpstreamProvider {
+  /** Our name for it: in URLs (callback <issuer>/federation/callback/<id>) and FederatedIdentity.provider. */
+  id: string;
+  type: 'oidc' | 'google' | 'github';
+  /** Shown on the button: "Continue with <name>". */
+  name: string;
+  /** OpenID Connect issuer (discovery at <issuer>/.well-known/openid-configuration); oidc and google. */
+  issuer?: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  enabled: boolean;
+  /** GitHub endpoints (github.com by default). */
+  github?: { authorizationUrl: string; tokenUrl: string; apiUrl: string };
+}
+
+function upstreamProviders(list: z.infer<typeof upstreamSchema>[]): UpstreamProvider[] {
+  return list.map((p) => {
+    const base = { id: p.id, clientId: p.clientId, clientSecret: p.clientSecret, enabled: p.enabled, type: p.type };
+    if (p.type === 'github') {
+      return {
+        ...base,
+        name: p.name ?? 'GitHub',
+        scopes: p.scopes ?? ['read:user', 'user:email'],
+        github: {
+          authorizationUrl: p.authorizationUrl ?? 'https://github.com/login/oauth/authorize',
+          tokenUrl: p.tokenUrl ?? 'https://github.com/login/oauth/access_token',
+          apiUrl: (p.apiUrl ?? 'https://api.github.com').replace(/\/$/, ''),
+        },
+      };
+    }
+    const fromDiscovery = p.discoveryUrl?.replace(/\/\.well-known\/openid-configuration$/, '');
+    return {
+      ...base,
+      name: p.name ?? (p.type === 'google' ? 'Google' : p.id),
+      issuer: p.issuer ?? fromDiscovery ?? 'https://accounts.google.com',
+      scopes: p.scopes ?? ['openid', 'email', 'profile'],
+    };
+  });
 }
 
 export class ConfigError extends Error {}
@@ -200,6 +282,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       defaultRoles: [...new Set(e.DEFAULT_ROLES.split(',').map((r) => r.trim()))],
     },
     sms: { webhookUrl: e.SMS_WEBHOOK_URL, webhookSecret: e.SMS_WEBHOOK_SECRET },
+    federation: { providers: upstreamProviders(e.FEDERATION_PROVIDERS ?? []) },
     admin: {
       audience: e.ADMIN_AUDIENCE ?? `${(e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '')}/admin/v1`,
     },

@@ -19,6 +19,7 @@ import { attachProviderEvents } from './provider/events.ts';
 import { loadSigningKeys } from './provider/keys.ts';
 import { healthRouter } from './routes/health.ts';
 import { accountRouter } from './routes/account/router.ts';
+import { federationRouter } from './routes/federation/callback.ts';
 import { adminRouter } from './routes/admin/router.ts';
 import { ensureAdminResource } from './services/admin-resource.ts';
 import { accessTokenRbacClaims } from './services/rbac.ts';
@@ -138,6 +139,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
     routers: [
       { prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) },
       { prefixes: ['/account'], router: accountRouter(interactionDeps) },
+      { prefixes: ['/federation/'], router: federationRouter(interactionDeps) },
       { prefixes: ['/admin/'], router: adminRouter({ config, logger, prisma: db.prisma, revokeGrant: interactionDeps.revokeGrant }, feed) },
     ],
     // The end of a sign-in (/auth/<interaction uid>): the provider has just saved the browser

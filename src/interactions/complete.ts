@@ -10,6 +10,7 @@ import { enforceSessionLimit } from '../services/session-limit.ts';
 import { startDeviceCheck } from './device-check.ts';
 import { finishInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { clearPending, sendVerification, setPending, showCheckEmail } from './email-check.ts';
+import { applyPendingFederation } from './federated-state.ts';
 import { hasSecondFactor, showMfa, showMfaUnavailable } from './second-factor.ts';
 
 export const SECOND_FACTOR_AMR = ['otp', 'sms', 'hwk', 'swk'];
@@ -73,6 +74,8 @@ export async function completeLogin(
   // Attached to the session row after the provider saves it (see recordSessionDevice).
   await deps.store.set(`device:${details.uid}`, device, 600);
 
+  // A federated sign-in's link (or profile refresh) is written only now, every gate passed.
+  await applyPendingFederation(deps, details.uid, user.id);
   await clearPending(deps, details.uid);
   await enforceSessionLimit(deps.prisma, user.id, deps.config.account.maxSessions, details.session?.uid);
   await recordLoginAttempt(deps.prisma, { userId: user.id, successful: true, reason: amr.join('+'), ...info });

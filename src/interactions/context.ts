@@ -11,6 +11,7 @@ import type { RevokeGrant } from '../services/revocation.ts';
 import type { ShortStore } from '../services/short-store.ts';
 import type { SmsSender } from '../services/sms.ts';
 import { renderView } from '../views.ts';
+import { upstreamOrigins } from '../services/federation/providers.ts';
 import { htmlSecurityHeaders } from '../routes/security-headers.ts';
 import { csrfToken } from './csrf.ts';
 
@@ -54,7 +55,7 @@ export function renderInteraction(
   status = 200,
 ): void {
   const target = originOf(details.params.redirect_uri);
-  htmlSecurityHeaders(ctx, target ? [target] : []);
+  htmlSecurityHeaders(ctx, [...(target ? [target] : []), ...upstreamOrigins(deps.config)]);
   ctx.status = status;
   ctx.type = 'html';
   ctx.body = renderView(view, {

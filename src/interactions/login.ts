@@ -5,6 +5,7 @@ import { recordEvent, recordLoginAttempt } from '../services/audit.ts';
 import { RateLimitedError } from '../services/rate-limit.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../services/passwords.ts';
 import { findUserByLogin, recordSuccessfulLogin } from '../services/users.ts';
+import { enabledProviders } from '../services/federation/providers.ts';
 import { clientName, renderInteraction, requestInfo, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { completeLogin } from './complete.ts';
 
@@ -21,7 +22,12 @@ export async function showLogin(ctx: Context, deps: InteractionDeps, details: In
     deps,
     details,
     'login',
-    { clientName: await clientName(deps, details.params.client_id), registrationEnabled: deps.config.account.registrationEnabled, ...extra },
+    {
+      clientName: await clientName(deps, details.params.client_id),
+      registrationEnabled: deps.config.account.registrationEnabled,
+      federation: enabledProviders(deps.config).map(({ id, name }) => ({ id, name })),
+      ...extra,
+    },
     status,
   );
 }

@@ -7,6 +7,7 @@ import { errors } from 'oidc-provider';
 import { HttpError } from '../errors.ts';
 import { confirmConsent, showConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, type InteractionDetails } from './context.ts';
+import { federatedRoutes } from './federated.ts';
 import { verifyCsrf } from './csrf.ts';
 import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
 import { showDeviceCode, submitDeviceCode } from './device-check.ts';
@@ -68,6 +69,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
   const loginStep = (details: InteractionDetails) => {
     if (details.prompt.name !== 'login') throw new HttpError(400, 'wrong_step', 'You are already signed in for this request. Go back and try again.');
   };
+
+  federatedRoutes(router, deps, { load, withForm, forms, loginStep });
 
   router.get('/register', async (ctx) => {
     assertRegistrationOpen(deps);

@@ -17,7 +17,8 @@ export type MailTemplate =
   | 'email-change-notice'
   | 'backup-code-used'
   | 'sign-in-code'
-  | 'new-sign-in';
+  | 'new-sign-in'
+  | 'federation-link';
 
 const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'verify-email': (p) => `Confirm your email address for ${p}`,
@@ -28,6 +29,7 @@ const SUBJECTS: Record<MailTemplate, (product: string) => string> = {
   'backup-code-used': (p) => `A backup code was used to sign in to ${p}`,
   'sign-in-code': (p) => `Your ${p} sign-in code`,
   'new-sign-in': (p) => `New sign-in to your ${p} account`,
+  'federation-link': (p) => `Confirm your email address to continue signing in to ${p}`,
 };
 
 export interface Mailer {

@@ -2,6 +2,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { InteractionDeps } from '../../interactions/context.ts';
+import { showConnections, startLink, unlink } from './connections.ts';
 import { messagePage } from './page.ts';
 import { showForgot, showReset, submitForgot, submitReset } from './password-reset.ts';
 import { changeEmail, changePassword, showAccount } from './profile.ts';
@@ -39,6 +40,9 @@ export function accountRouter(deps: InteractionDeps): Router {
   router.post('/security/passkeys/options', json, (ctx) => passkeyRegistrationOptions(ctx, deps));
   router.post('/security/passkeys', forms, (ctx) => registerPasskey(ctx, deps));
   router.post('/security/passkeys/remove', forms, (ctx) => removePasskey(ctx, deps));
+  router.get('/connections', (ctx) => showConnections(ctx, deps));
+  router.post('/connections/link', forms, (ctx) => startLink(ctx, deps));
+  router.post('/connections/unlink', forms, (ctx) => unlink(ctx, deps));
   router.get('/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') {
       return messagePage(ctx, deps, 'Not signed in', 'The sign-in was cancelled or did not complete.', 400, { href: '/account', text: 'Try again' });
