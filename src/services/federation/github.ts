@@ -1,6 +1,6 @@
 // GitHub is OAuth 2.0 without OpenID Connect: the profile comes from its REST API. The address is
 // the primary one from /user/emails (the only place GitHub says whether an address is verified).
-import type { UpstreamProfile } from './upstream.ts';
+import { avatar, email, str, type UpstreamProfile } from './profile.ts';
 import { UpstreamError } from './upstream-error.ts';
 
 async function getJson(url: string, token: string, timeoutSeconds: number): Promise<unknown> {
@@ -13,8 +13,6 @@ async function getJson(url: string, token: string, timeoutSeconds: number): Prom
   return res.json();
 }
 
-const str = (v: unknown, max: number) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, max) : undefined);
-
 export async function githubProfile(apiUrl: string, token: string, timeoutSeconds: number): Promise<UpstreamProfile> {
   const user = (await getJson(`${apiUrl}/user`, token, timeoutSeconds)) as Record<string, unknown>;
   if (typeof user.id !== 'number' && typeof user.id !== 'string') throw new UpstreamError('refused', 'github user without id');
@@ -23,10 +21,10 @@ export async function githubProfile(apiUrl: string, token: string, timeoutSecond
   const primary = list.find((e) => e.primary === true && typeof e.email === 'string');
   return {
     subject: String(user.id),
-    email: str(primary?.email, 254),
+    email: email(primary?.email),
     emailVerified: primary?.verified === true,
     displayName: str(user.name, 255),
     login: str(user.login, 255),
-    avatarUrl: typeof user.avatar_url === 'string' && /^https?:\/\//.test(user.avatar_url) ? str(user.avatar_url, 2048) : undefined,
+    avatarUrl: avatar(user.avatar_url),
   };
 }

@@ -4,22 +4,12 @@
 import * as oidc from 'openid-client';
 import type { UpstreamProvider } from '../../config.ts';
 import { githubProfile } from './github.ts';
+import { avatar, email, str, type UpstreamProfile } from './profile.ts';
 import { UpstreamError, upstreamFailure } from './upstream-error.ts';
 
 export { UpstreamError } from './upstream-error.ts';
+export type { UpstreamProfile } from './profile.ts';
 
-export interface UpstreamProfile {
-  /** The upstream's stable user id (OIDC `sub`, GitHub numeric id). */
-  subject: string;
-  email?: string;
-  /** True only when the upstream says so explicitly. */
-  emailVerified: boolean;
-  displayName?: string;
-  givenName?: string;
-  familyName?: string;
-  login?: string;
-  avatarUrl?: string;
-}
 
 /** What the callback needs to finish: kept server-side, keyed by `state`, used once. */
 export interface AuthorizationChecks {
@@ -111,20 +101,18 @@ export async function finishAuthorization(p: UpstreamProvider, callbackUrl: URL,
   }
 }
 
-const str = (v: unknown, max: number) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, max) : undefined);
-
 function oidcProfile(c: Record<string, unknown>): UpstreamProfile {
   const subject = str(c.sub, 255);
   if (!subject) throw new UpstreamError('refused', 'no subject');
   return {
     subject,
-    email: str(c.email, 254),
+    email: email(c.email),
     // Some upstreams send "true" as a string; anything else counts as unverified.
     emailVerified: c.email_verified === true || c.email_verified === 'true',
     displayName: str(c.name, 255),
     givenName: str(c.given_name, 100),
     familyName: str(c.family_name, 100),
     login: str(c.preferred_username, 255),
-    avatarUrl: typeof c.picture === 'string' && /^https?:\/\//.test(c.picture) ? str(c.picture, 2048) : undefined,
+    avatarUrl: avatar(c.picture),
   };
 }
