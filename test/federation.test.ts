@@ -386,6 +386,15 @@ describe(`social sign-in and account linking (${backends})`, () => {
     expect(await userByEmail('eve@example.test')).toBeNull();
   });
 
+  it('a callback raced twice with the same state goes through once', async () => {
+    upstreamAccounts['up-grace'] = { email: 'grace@example.test', email_verified: true };
+    upstreamSub = 'up-grace';
+    const agent = new Agent();
+    const cb = await atUpstream((await startFederated(agent, (await authorize()).url, 'corp')).location!);
+    const answers = await Promise.all([agent.request(cb), agent.request(cb)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 400]);
+  });
+
   it('an unreachable upstream gives a readable error page and no half-created user', async () => {
     upstreamAccounts['up-frank'] = { email: 'frank@example.test', email_verified: true };
     upstreamSub = 'up-frank';

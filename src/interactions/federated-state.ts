@@ -46,12 +46,10 @@ export async function saveStartedFlow(deps: InteractionDeps, flow: StartedFlow):
   await deps.store.set(stateKey(flow.checks.state), flow, STATE_TTL);
 }
 
-/** Single use: the record is deleted before anything else happens with it. */
+/** Single use: read and deleted atomically, so a replayed callback finds nothing. */
 export async function takeStartedFlow(deps: InteractionDeps, state: string): Promise<StartedFlow | undefined> {
   if (!/^[A-Za-z0-9_-]{20,128}$/.test(state)) return undefined;
-  const flow = await deps.store.get<StartedFlow>(stateKey(state));
-  if (flow) await deps.store.del(stateKey(state));
-  return flow;
+  return deps.store.take<StartedFlow>(stateKey(state));
 }
 
 export function getFederation(deps: InteractionDeps, uid: string): Promise<PendingFederation | undefined> {

@@ -7,6 +7,8 @@ export interface ShortStore {
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   del(key: string): Promise<void>;
+  /** Reads and deletes in one step: of concurrent callers, only one gets the value (single-use state). */
+  take<T>(key: string): Promise<T | undefined>;
 }
 
 export function createShortStore(redis: Redis | undefined, prefix: string): ShortStore {
@@ -21,6 +23,12 @@ export function createShortStore(redis: Redis | undefined, prefix: string): Shor
       },
       async del(key) {
         await redis.del(`${prefix}st:${key}`);
+      },
+      async take<T>(key: string) {
+        // MULTI is atomic on every Redis version (GETDEL needs 6.2).
+        const res = await redis.multi().get(`${prefix}st:${key}`).del(`${prefix}st:${key}`).exec();
+        const v = res?.[0]?.[1];
+        return typeof v === 'string' ? (JSON.parse(v) as T) : undefined;
       },
     };
   }
@@ -41,6 +49,11 @@ export function createShortStore(redis: Redis | undefined, prefix: string): Shor
     },
     async del(key) {
       map.delete(key);
+    },
+    async take<T>(key: string) {
+      const e = map.get(key);
+      map.delete(key);
+      return e && e.expiresAt > Date.now() ? (JSON.parse(e.value) as T) : undefined;
     },
   };
 }
