@@ -103,10 +103,10 @@ export function upstreamMessage(name: string, err: UpstreamError): { status: num
 }
 
 /** A readable error page, with the way back to the sign-in page when there is one. */
-export function federationErrorPage(ctx: Context, deps: InteractionDeps, status: number, message: string, back?: { href: string; text: string }): void {
+export function federationErrorPage(ctx: Context, deps: InteractionDeps, status: number, message: string, back?: { href: string; text: string }, heading = 'You were not signed in'): void {
   htmlSecurityHeaders(ctx);
   ctx.status = status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = renderView('message', { productName: deps.config.productName, heading: 'You were not signed in', message, link: back, status });
+  ctx.body = renderView('message', { productName: deps.config.productName, heading, message, link: back, status });
 }

@@ -24,7 +24,7 @@ import { formBody } from './form-fields.ts';
 import { showLogin } from './login.ts';
 
 /** Sends the browser to the upstream, remembering (server-side) what the callback must check. */
-export async function redirectUpstream(ctx: Context, deps: InteractionDeps, p: UpstreamProvider, flow: Omit<StartedFlow, 'checks' | 'provider'>, back: { href: string; text: string }) {
+export async function redirectUpstream(ctx: Context, deps: InteractionDeps, p: UpstreamProvider, flow: Omit<StartedFlow, 'checks' | 'provider'>, back: { href: string; text: string }, heading?: string) {
   let req;
   try {
     req = await authorizationRequest(p, callbackUrl(deps.config, p.id));
@@ -32,7 +32,7 @@ export async function redirectUpstream(ctx: Context, deps: InteractionDeps, p: U
     if (!(err instanceof UpstreamError)) throw err;
     deps.logger.warn({ provider: p.id, kind: err.kind, detail: err.detail }, 'upstream discovery failed');
     const { status, message } = upstreamMessage(p.name, err);
-    return federationErrorPage(ctx, deps, status, message, back);
+    return federationErrorPage(ctx, deps, status, message, back, heading);
   }
   await saveStartedFlow(deps, { ...flow, provider: p.id, checks: req.checks });
   ctx.status = 303;

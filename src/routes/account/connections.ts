@@ -14,6 +14,8 @@ import type { UpstreamProfile } from '../../services/federation/upstream.ts';
 import { checkCsrf, renderPage } from './page.ts';
 import { signedInUser } from './session.ts';
 
+export const NOT_CONNECTED = 'Nothing was connected';
+
 const NOTICES: Record<string, string> = {
   linked: 'Connected. You can now sign in with it.',
   refreshed: 'This account was already connected; its details were refreshed.',
@@ -50,7 +52,7 @@ export async function startLink(ctx: Context, deps: InteractionDeps) {
   checkCsrf(ctx, deps, `account:${signed.user.id}`, body);
   const p = findProvider(deps.config, body.provider);
   if (!p) return show(ctx, deps, signed.user, { error: 'This provider is not available.' }, 400);
-  await redirectUpstream(ctx, deps, p, { purpose: 'link', userId: signed.user.id }, { href: '/account/connections', text: 'Back to your connections' });
+  await redirectUpstream(ctx, deps, p, { purpose: 'link', userId: signed.user.id }, { href: '/account/connections', text: 'Back to your connections' }, NOT_CONNECTED);
 }
 
 /** The callback of a link started here: the upstream account is verified, the user still signed in. */
@@ -58,18 +60,18 @@ export async function linkFromAccount(ctx: Context, deps: InteractionDeps, userI
   const back = { href: '/account/connections', text: 'Back to your connections' };
   const taken = `This ${p.name} account is already connected to another account. Nothing was changed.`;
   const identity = await findIdentity(deps.prisma, p.id, profile.subject);
-  if (identity && identity.userId !== userId) return federationErrorPage(ctx, deps, 409, taken, back);
+  if (identity && identity.userId !== userId) return federationErrorPage(ctx, deps, 409, taken, back, NOT_CONNECTED);
   if (identity) {
     await refreshIdentity(deps.prisma, identity.id, profile, accessTokenEnc);
     return ctx.redirect('/account/connections?done=refreshed');
   }
   if (await deps.prisma.federatedIdentity.findFirst({ where: { userId, provider: p.id }, select: { id: true } })) {
-    return federationErrorPage(ctx, deps, 409, `Another ${p.name} account is connected already. Disconnect it first.`, back);
+    return federationErrorPage(ctx, deps, 409, `Another ${p.name} account is connected already. Disconnect it first.`, back, NOT_CONNECTED);
   }
   try {
     await linkIdentity(deps.prisma, userId, p.id, profile, accessTokenEnc);
   } catch (err) {
-    if (err instanceof IdentityTakenError) return federationErrorPage(ctx, deps, 409, taken, back);
+    if (err instanceof IdentityTakenError) return federationErrorPage(ctx, deps, 409, taken, back, NOT_CONNECTED);
     throw err;
   }
   await recordEvent(deps.prisma, { userId, type: 'federated_linked', metadata: { provider: p.id } });
