@@ -12,6 +12,7 @@ import { decrypt } from '../src/services/crypto.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../src/services/totp.ts';
 import { createUser } from '../src/services/users.ts';
 import { Agent, formAction, formField, type Hop } from './support/agent.ts';
+import { postForm, proceed as proceedOnIssuer } from './support/flow.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import { Mailbox } from './support/mailbox.ts';
 import { freePort, startTestServer, type TestServer } from './support/server.ts';
@@ -90,24 +91,9 @@ function githubServer(): Server {
 }
 
 // --- helpers ------------------------------------------------------------------------------------
-const post = (agent: Agent, page: Hop, path: string, fields: Record<string, string>) =>
-  agent.submit(page.url, formAction(page.body, path), { csrf: formField(page.body, 'csrf'), ...fields });
+const post = postForm;
 
-async function proceed(agent: Agent, hop: Hop): Promise<Hop> {
-  for (let i = 0; i < 6; i++) {
-    if (hop.status === 303 || hop.status === 302) {
-      if (!hop.location!.startsWith(srv.issuer)) return hop;
-      hop = await agent.follow(hop.location!, srv.issuer);
-      continue;
-    }
-    if (hop.status === 200 && hop.body.includes('/confirm"')) {
-      hop = await post(agent, hop, '/confirm', {});
-      continue;
-    }
-    return hop;
-  }
-  return hop;
-}
+const proceed = (agent: Agent, hop: Hop) => proceedOnIssuer(agent, hop, srv.issuer);
 
 async function authorize() {
   const verifier = oidc.randomPKCECodeVerifier();

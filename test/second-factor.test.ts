@@ -10,6 +10,7 @@ import { MFA_ACR, PWD_ACR } from '../src/provider/acr.ts';
 import { createClient } from '../src/services/clients.ts';
 import { createUser } from '../src/services/users.ts';
 import { Agent, formAction, formField, type Hop } from './support/agent.ts';
+import { postForm, proceed as proceedOnIssuer } from './support/flow.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
 import { Mailbox } from './support/mailbox.ts';
 import { SoftAuthenticator } from './support/webauthn.ts';
@@ -42,25 +43,9 @@ async function authorize(extra: Record<string, string> = {}) {
   return { url: url.toString(), verifier, state };
 }
 
-const post = (agent: Agent, page: Hop, path: string, fields: Record<string, string>) =>
-  agent.submit(page.url, formAction(page.body, path), { csrf: formField(page.body, 'csrf'), ...fields });
+const post = postForm;
 
-/** Follows redirects and consent until the relying party's redirect or a page that is not consent. */
-async function proceed(agent: Agent, hop: Hop): Promise<Hop> {
-  for (let i = 0; i < 4; i++) {
-    if (hop.status === 303 || hop.status === 302) {
-      if (!hop.location!.startsWith(srv.issuer)) return hop;
-      hop = await agent.follow(hop.location!, srv.issuer);
-      continue;
-    }
-    if (hop.status === 200 && hop.body.includes('/confirm"')) {
-      hop = await post(agent, hop, '/confirm', {});
-      continue;
-    }
-    return hop;
-  }
-  return hop;
-}
+const proceed = (agent: Agent, hop: Hop) => proceedOnIssuer(agent, hop, srv.issuer);
 
 async function passwordStep(agent: Agent, url: string, login: string): Promise<Hop> {
   const page = await agent.follow(url, srv.issuer);

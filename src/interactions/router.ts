@@ -9,7 +9,7 @@ import { confirmConsent, showConsent } from './consent.ts';
 import { finishInteraction, type InteractionDeps, type InteractionDetails } from './context.ts';
 import { federatedRoutes } from './federated.ts';
 import { verifyCsrf } from './csrf.ts';
-import { continueAfterVerification, getPending, resendVerification, showCheckEmail } from './email-check.ts';
+import { continueAfterVerification, getPending, resendVerification, showCheckEmail, type PendingLogin } from './email-check.ts';
 import { showDeviceCode, submitDeviceCode } from './device-check.ts';
 import { showLogin, submitLogin } from './login.ts';
 import { passkeyOptions, passkeyVerify } from './passkey.ts';
@@ -85,21 +85,23 @@ export function interactionRouter(deps: InteractionDeps): Router {
     await submitRegister(ctx, deps, details);
   });
 
-  const waitingStep = (fn: typeof resendVerification) => async (ctx: Context) => {
+  // A step that continues a waiting sign-in: `stage` is what the sign-in must be waiting for
+  // (undefined: any stage, for the email check where older states carry none).
+  type WaitingHandler = (ctx: Context, deps: InteractionDeps, details: InteractionDetails, pending: PendingLogin) => Promise<void>;
+  const waitingStep = (fn: WaitingHandler, stage?: PendingLogin['stage'], what = 'a code') => async (ctx: Context) => {
     const details = ctx.state.details as InteractionDetails;
     loginStep(details);
     const pending = await getPending(deps, details.uid);
-    if (!pending) throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for an email confirmation. Go back and sign in again.');
+    if (!pending || (stage && pending.stage !== stage)) {
+      throw new HttpError(400, 'wrong_step', `There is no sign-in waiting for ${what}. Go back and sign in again.`);
+    }
     await fn(ctx, deps, details, pending);
   };
-  router.post('/resend', forms, withForm, waitingStep(resendVerification));
-  router.post('/mfa', forms, withForm, async (ctx) => {
-    const details = ctx.state.details as InteractionDetails;
-    loginStep(details);
-    const pending = await getPending(deps, details.uid);
-    if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
-    await submitMfa(ctx, deps, details, pending);
-  });
+  router.post('/resend', forms, withForm, waitingStep(resendVerification, undefined, 'an email confirmation'));
+  router.post('/continue', forms, withForm, waitingStep(continueAfterVerification, undefined, 'an email confirmation'));
+  router.post('/mfa', forms, withForm, waitingStep(submitMfa, 'mfa'));
+  router.post('/sms', forms, withForm, waitingStep(sendLoginSms, 'mfa'));
+  router.post('/device', forms, withForm, waitingStep(submitDeviceCode, 'device'));
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
   router.post('/passkey/options', json, withForm, async (ctx) => {
     loginStep(ctx.state.details as InteractionDetails);
@@ -109,21 +111,6 @@ export function interactionRouter(deps: InteractionDeps): Router {
     loginStep(ctx.state.details as InteractionDetails);
     await passkeyVerify(ctx, deps, ctx.state.details as InteractionDetails);
   });
-  router.post('/sms', forms, withForm, async (ctx) => {
-    const details = ctx.state.details as InteractionDetails;
-    loginStep(details);
-    const pending = await getPending(deps, details.uid);
-    if (pending?.stage !== 'mfa') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
-    await sendLoginSms(ctx, deps, details, pending);
-  });
-  router.post('/device', forms, withForm, async (ctx) => {
-    const details = ctx.state.details as InteractionDetails;
-    loginStep(details);
-    const pending = await getPending(deps, details.uid);
-    if (pending?.stage !== 'device') throw new HttpError(400, 'wrong_step', 'There is no sign-in waiting for a code. Go back and sign in again.');
-    await submitDeviceCode(ctx, deps, details, pending);
-  });
-  router.post('/continue', forms, withForm, waitingStep(continueAfterVerification));
 
   router.post('/confirm', forms, withForm, async (ctx) => {
     const details = ctx.state.details as InteractionDetails;

@@ -31,3 +31,28 @@ export async function signIn(
   }
   return hop;
 }
+
+/** Posts a form on `page` (the form whose action contains `path`) with its CSRF field. */
+export function postForm(agent: Agent, page: Hop, path: string, fields: Record<string, string>): Promise<Hop> {
+  return agent.submit(page.url, formAction(page.body, path), { csrf: formField(page.body, 'csrf'), ...fields });
+}
+
+/**
+ * Follows redirects on the issuer and confirms consent when asked, until a redirect off the issuer
+ * (the relying party) or a page that is not consent.
+ */
+export async function proceed(agent: Agent, hop: Hop, issuer: string, maxHops = 6): Promise<Hop> {
+  for (let i = 0; i < maxHops; i++) {
+    if (hop.status === 303 || hop.status === 302) {
+      if (!hop.location!.startsWith(issuer)) return hop;
+      hop = await agent.follow(hop.location!, issuer);
+      continue;
+    }
+    if (hop.status === 200 && hop.body.includes('/confirm"')) {
+      hop = await postForm(agent, hop, '/confirm', {});
+      continue;
+    }
+    return hop;
+  }
+  return hop;
+}

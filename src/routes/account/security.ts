@@ -35,6 +35,21 @@ async function signedPost(ctx: Context, deps: InteractionDeps) {
   return { user: signed.user, body };
 }
 
+/** Removes the user's factors of one type; backup codes go with the last factor they stand in for. */
+async function removeFactor(deps: InteractionDeps, userId: string, where: { type: 'totp' | 'sms' | 'webauthn'; id?: string }): Promise<number> {
+  const removed = await deps.prisma.twoFactorMethod.deleteMany({ where: { userId, ...where } });
+  if ((await deps.prisma.twoFactorMethod.count({ where: { userId, verified: true } })) === 0) {
+    await deps.prisma.backupCode.deleteMany({ where: { userId } });
+  }
+  if (removed.count) await recordEvent(deps.prisma, { userId, type: 'mfa_removed', metadata: { method: where.type } });
+  return removed.count;
+}
+
+/** The first factor brings the backup codes (shown once); later ones leave them as they are. */
+async function backupCodesForFirstFactor(deps: InteractionDeps, userId: string): Promise<string[] | undefined> {
+  return (await remainingBackupCodes(deps.prisma, userId)) === 0 ? regenerateBackupCodes(deps.prisma, deps.config.hmacKey, userId) : undefined;
+}
+
 export async function showSecurity(ctx: Context, deps: InteractionDeps) {
   const signed = await signedInUser(ctx, deps);
   if (signed) await show(ctx, deps, signed.user);
@@ -70,7 +85,7 @@ export async function confirmTotp(ctx: Context, deps: InteractionDeps) {
   await deps.actionLimiter.reset('mfa_code', s.user.id);
   await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'totp' } });
   // First factor set up: the backup codes come with it, shown once.
-  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  const codes = await backupCodesForFirstFactor(deps, s.user.id);
   await show(ctx, deps, s.user, { notice: 'Your authenticator app is set up. You will be asked for a code when you sign in.', codes });
 }
 
@@ -104,12 +119,7 @@ export async function removeTotp(ctx: Context, deps: InteractionDeps) {
   if (!s) return;
   const problem = await passwordOk(ctx, deps, s.user, s.body);
   if (problem) return show(ctx, deps, s.user, { errors: { removePassword: problem } }, 400);
-  await deps.prisma.twoFactorMethod.deleteMany({ where: { userId: s.user.id, type: 'totp' } });
-  // Backup codes only make sense next to a factor they stand in for.
-  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
-    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
-  }
-  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'totp' } });
+  await removeFactor(deps, s.user.id, { type: 'totp' });
   await show(ctx, deps, s.user, { notice: 'The authenticator app was removed from your account.' });
 }
 
@@ -160,7 +170,7 @@ export async function confirmSms(ctx: Context, deps: InteractionDeps) {
     deps.prisma.twoFactorMethod.create({ data: { userId: s.user.id, type: 'sms', name: 'Text message', phone: pending.phone, verified: true } }),
   ]);
   await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'sms' } });
-  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  const codes = await backupCodesForFirstFactor(deps, s.user.id);
   await show(ctx, deps, s.user, { notice: 'Text messages are set up as a second factor.', codes });
 }
 
@@ -169,11 +179,7 @@ export async function removeSms(ctx: Context, deps: InteractionDeps) {
   if (!s) return;
   const problem = await passwordOk(ctx, deps, s.user, s.body);
   if (problem) return show(ctx, deps, s.user, { errors: { smsRemovePassword: problem } }, 400);
-  await deps.prisma.twoFactorMethod.deleteMany({ where: { userId: s.user.id, type: 'sms' } });
-  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
-    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
-  }
-  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'sms' } });
+  await removeFactor(deps, s.user.id, { type: 'sms' });
   await show(ctx, deps, s.user, { notice: 'Text messages were removed as a second factor.' });
 }
 
@@ -202,7 +208,7 @@ export async function registerPasskey(ctx: Context, deps: InteractionDeps) {
     return show(ctx, deps, s.user, { errors: { passkey: err.message } }, 400);
   }
   await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_enrolled', metadata: { method: 'webauthn' } });
-  const codes = (await remainingBackupCodes(deps.prisma, s.user.id)) === 0 ? await regenerateBackupCodes(deps.prisma, deps.config.hmacKey, s.user.id) : undefined;
+  const codes = await backupCodesForFirstFactor(deps, s.user.id);
   await show(ctx, deps, s.user, { notice: `Passkey "${name}" added.`, codes });
 }
 
@@ -212,11 +218,7 @@ export async function removePasskey(ctx: Context, deps: InteractionDeps) {
   const id = typeof s.body.id === 'string' ? s.body.id : '';
   const problem = await passwordOk(ctx, deps, s.user, s.body);
   if (problem) return show(ctx, deps, s.user, { errors: { [`passkey-${id}`]: problem } }, 400);
-  const removed = /^[0-9a-f-]{36}$/.test(id) ? await deps.prisma.twoFactorMethod.deleteMany({ where: { id, userId: s.user.id, type: 'webauthn' } }) : { count: 0 };
-  if (!removed.count) return show(ctx, deps, s.user, { error: 'That passkey does not exist.' }, 404);
-  if ((await deps.prisma.twoFactorMethod.count({ where: { userId: s.user.id, verified: true } })) === 0) {
-    await deps.prisma.backupCode.deleteMany({ where: { userId: s.user.id } });
-  }
-  await recordEvent(deps.prisma, { userId: s.user.id, type: 'mfa_removed', metadata: { method: 'webauthn' } });
+  const removed = /^[0-9a-f-]{36}$/.test(id) ? await removeFactor(deps, s.user.id, { type: 'webauthn', id }) : 0;
+  if (!removed) return show(ctx, deps, s.user, { error: 'That passkey does not exist.' }, 404);
   await show(ctx, deps, s.user, { notice: 'The passkey was removed.' });
 }
