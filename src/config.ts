@@ -24,22 +24,24 @@ const upstreamUrl = z.url().refine((u) => {
   const url = new URL(u);
   return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
 }, 'must be an https URL (http only on a loopback address)');
-const upstreamSchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1–32 lowercase letters, digits, - or _'),
-    type: z.enum(['oidc', 'google', 'github']),
-    name: z.string().min(1).max(40).optional(),
-    issuer: upstreamUrl.optional(),
-    discoveryUrl: upstreamUrl.optional(),
-    clientId: z.string().min(1).max(255),
-    clientSecret: z.string().min(1).max(1024),
-    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'must be a scope token')).max(20).optional(),
-    enabled: z.boolean().default(true),
-    // GitHub preset only: overridable so a test server can stand in for github.com.
-    authorizationUrl: upstreamUrl.optional(),
-    tokenUrl: upstreamUrl.optional(),
-    apiUrl: upstreamUrl.optional(),
-  })
+/** The fields of one upstream provider (the admin API derives its body schema from them). */
+export const upstreamFields = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1–32 lowercase letters, digits, - or _'),
+  type: z.enum(['oidc', 'google', 'github']),
+  name: z.string().min(1).max(40).optional(),
+  issuer: upstreamUrl.optional(),
+  discoveryUrl: upstreamUrl.optional(),
+  clientId: z.string().min(1).max(255),
+  clientSecret: z.string().min(1).max(1024),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'must be a scope token')).max(20).optional(),
+  enabled: z.boolean().default(true),
+  // GitHub preset only: overridable so a test server can stand in for github.com.
+  authorizationUrl: upstreamUrl.optional(),
+  tokenUrl: upstreamUrl.optional(),
+  apiUrl: upstreamUrl.optional(),
+});
+/** One upstream provider, as FEDERATION_PROVIDERS lists it (and the CLI and admin API accept it). */
+export const upstreamSchema = upstreamFields
   .strict()
   .refine((p) => p.type !== 'oidc' || p.issuer || p.discoveryUrl, 'an oidc provider needs issuer or discoveryUrl');
 const federationProviders = z
@@ -165,6 +167,10 @@ export interface Config {
   };
   federation: {
     /** Upstream providers for social sign-in, in button order. */
+    /**
+     * The live list: FEDERATION_PROVIDERS, then the providers operators added through the CLI or
+     * the admin API (replaced in place when they change; see services/federation/registry.ts).
+     */
     providers: UpstreamProvider[];
   };
 }
@@ -185,7 +191,9 @@ export interface UpstreamProvider {
   github?: { authorizationUrl: string; tokenUrl: string; apiUrl: string };
 }
 
-function upstreamProviders(list: z.infer<typeof upstreamSchema>[]): UpstreamProvider[] {
+export type UpstreamInput = z.infer<typeof upstreamSchema>;
+
+export function upstreamProviders(list: UpstreamInput[]): UpstreamProvider[] {
   return list.map((p) => {
     const base = { id: p.id, clientId: p.clientId, clientSecret: p.clientSecret, enabled: p.enabled, type: p.type };
     if (p.type === 'github') {

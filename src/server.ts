@@ -22,6 +22,7 @@ import { accountRouter } from './routes/account/router.ts';
 import { federationRouter } from './routes/federation/callback.ts';
 import { adminRouter } from './routes/admin/router.ts';
 import { ensureAdminResource } from './services/admin-resource.ts';
+import { createFederationRegistry } from './services/federation/registry.ts';
 import { accessTokenRbacClaims } from './services/rbac.ts';
 import { recordEvent } from './services/audit.ts';
 import { createMailer } from './services/mail.ts';
@@ -85,6 +86,12 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
   const accessTokenClaims = (accountId: string, scope: string) => guard('database', () => accessTokenRbacClaims(db.prisma, accountId, scope));
   // Before the first build: its scopes must be known to the provider.
   await ensureAdminResource(db.prisma, config.admin.audience);
+  // Upstream sign-in providers: FEDERATION_PROVIDERS plus those operators added (CLI, admin API).
+  const federation = createFederationRegistry(db.prisma, config, logger);
+  await federation.reload();
+  feed.on('federation_providers', () => {
+    federation.reload().catch((err: Error) => logger.error({ err: err.message }, 'reloading upstream providers failed'));
+  });
 
   const build = async (reload = false) => {
     const jwks = await loadSigningKeys(db.prisma, config.encryptionKey, config.signingAlg, { create: !reload });
@@ -140,7 +147,7 @@ export async function startServer(config: Config, logger: Logger, opts: { pglite
       { prefixes: ['/healthz', '/readyz'], router: healthRouter({ db, redis }) },
       { prefixes: ['/account'], router: accountRouter(interactionDeps) },
       { prefixes: ['/federation/'], router: federationRouter(interactionDeps) },
-      { prefixes: ['/admin/'], router: adminRouter({ config, logger, prisma: db.prisma, revokeGrant: interactionDeps.revokeGrant }, feed) },
+      { prefixes: ['/admin/'], router: adminRouter({ config, logger, prisma: db.prisma, revokeGrant: interactionDeps.revokeGrant, federationEnvIds: federation.fromEnv.map((p) => p.id) }, feed) },
     ],
     // The end of a sign-in (/auth/<interaction uid>): the provider has just saved the browser
     // session; attach the device and trust details the login step computed.

@@ -14,6 +14,8 @@ import { createUser } from '../src/services/users.ts';
 import { Agent, formAction, formField, type Hop } from './support/agent.ts';
 import { postForm, proceed as proceedOnIssuer } from './support/flow.ts';
 import { DATABASE_URL, REDIS_URL } from './support/backends.ts';
+import { adminApi, clientToken } from './support/admin.ts';
+import { cli } from './support/cli.ts';
 import { Mailbox } from './support/mailbox.ts';
 import { freePort, startTestServer, type TestServer } from './support/server.ts';
 
@@ -147,10 +149,11 @@ describe(`social sign-in and account linking (${backends})`, () => {
       { id: 'github', type: 'github', clientId: 'gh-client', clientSecret: GH_SECRET, authorizationUrl: `${ghUrl}/login/oauth/authorize`, tokenUrl: `${ghUrl}/login/oauth/access_token`, apiUrl: ghUrl },
       { id: 'dead', type: 'oidc', name: 'Dead IdP', issuer: `http://127.0.0.1:${deadPort}`, clientId: 'x', clientSecret: 'y' },
     ];
-    srv = await startTestServer('fed', { env: { SMTP_URL: await mail.start(), FEDERATION_PROVIDERS: JSON.stringify(providers) } });
+    // On disk in embedded mode: the CLI (another process) reaches it through the server's socket.
+    srv = await startTestServer('fed', { embeddedOnDisk: true, env: { SMTP_URL: await mail.start(), FEDERATION_PROVIDERS: JSON.stringify(providers) } });
 
     const up = new Provider(upIssuer, {
-      clients: ['idsrv-corp', 'idsrv-google'].map((id) => ({
+      clients: ['idsrv-corp', 'idsrv-google', 'idsrv-staff'].map((id) => ({
         client_id: id,
         client_secret: UP_SECRET,
         redirect_uris: [`${srv.issuer}/federation/callback/${id.slice(6)}`],
@@ -450,5 +453,61 @@ describe(`social sign-in and account linking (${backends})`, () => {
     // The new connection signs Octo in.
     const req = await authorize();
     expect((await redeem(await fedSignIn(new Agent(), req.url, 'corp'), req)).claims()!.sub).toBe(octo.id);
+  });
+
+  it('operators add and remove providers while servers run (CLI and admin API); secrets never come back', async () => {
+    const loginPage = async () => (await new Agent().follow((await authorize()).url, srv.issuer)).body;
+    const until = async (check: (body: string) => boolean) => {
+      for (let i = 0; i < 50; i++) {
+        if (check(await loginPage())) return true;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return false;
+    };
+    const set = await cli(srv, ['federation', 'set', '--id', 'staff', '--type', 'oidc', '--name', 'Staff SSO', '--issuer', upIssuer, '--client-id', 'idsrv-staff', '--client-secret', UP_SECRET]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.stringify(set.json)).not.toContain(UP_SECRET);
+    expect(await until((b) => b.includes('Continue with Staff SSO'))).toBe(true);
+    const row = await srv.db.prisma.federationProvider.findUniqueOrThrow({ where: { id: 'staff' } });
+    expect(JSON.stringify(row)).not.toContain(UP_SECRET);
+
+    upstreamAccounts['up-staff'] = { email: 'staffer@example.test', email_verified: true };
+    upstreamSub = 'up-staff';
+    const req = await authorize();
+    const tokens = await redeem(await fedSignIn(new Agent(), req.url, 'staff'), req);
+    expect(tokens.claims()!.sub).toBe((await userByEmail('staffer@example.test'))!.id);
+
+    // The environment's providers are not the CLI's to change.
+    const envOwned = await cli(srv, ['federation', 'remove', '--id', 'corp']);
+    expect(envOwned.code).toBe(2);
+    expect(envOwned.stderr).toContain('FEDERATION_PROVIDERS');
+    expect((await cli(srv, ['federation', 'set', '--id', 'bad', '--type', 'oidc', '--client-id', 'x', '--client-secret', 'y'])).code).toBe(2);
+
+    await createClient(srv.db.prisma, { id: 'fed-admin', secret: 'fed-admin-secret-0123456789', grantTypes: ['client_credentials'], redirectUris: [], scope: 'admin:federation:read admin:federation:write' });
+    const token = await clientToken(srv, 'fed-admin', 'fed-admin-secret-0123456789', 'admin:federation:read admin:federation:write');
+    const readOnly = await clientToken(srv, 'fed-admin', 'fed-admin-secret-0123456789', 'admin:federation:read');
+    const api = adminApi(srv);
+    const listed = await api('GET', '/federation-providers', { token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((p: { id: string; source: string }) => `${p.id}:${p.source}`)).toEqual(expect.arrayContaining(['corp:environment', 'staff:database']));
+    expect(JSON.stringify(listed.body)).not.toMatch(/secret/i);
+    expect((await api('PUT', '/federation-providers/gh2', { token: readOnly, body: { type: 'github', clientId: 'a', clientSecret: 'b' } })).status).toBe(403);
+    const invalid = await api('PUT', '/federation-providers/oops', { token, body: { type: 'oidc', clientId: 'a', clientSecret: 'b' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.type).toContain('application/problem+json');
+    expect((await api('PUT', '/federation-providers/x', { token, body: { type: 'github', clientId: 'a', clientSecret: 'b', surprise: 1 } })).status).toBe(400);
+    expect((await api('PUT', '/federation-providers/corp', { token, body: { type: 'github', clientId: 'a', clientSecret: 'b' } })).status).toBe(409);
+    const gh2 = await api('PUT', '/federation-providers/gh2', { token, body: { type: 'github', name: 'GitHub Enterprise', clientId: 'gh2', clientSecret: 'gh2-secret', authorizationUrl: `${ghUrl}/login/oauth/authorize`, tokenUrl: `${ghUrl}/login/oauth/access_token`, apiUrl: ghUrl } });
+    expect(gh2.status, JSON.stringify(gh2.body)).toBe(200);
+    expect(JSON.stringify(gh2.body)).not.toContain('gh2-secret');
+    expect(await until((b) => b.includes('Continue with GitHub Enterprise'))).toBe(true);
+
+    expect((await api('DELETE', '/federation-providers/staff', { token })).status).toBe(204);
+    expect((await api('DELETE', '/federation-providers/staff', { token })).status).toBe(404);
+    expect(await until((b) => !b.includes('Continue with Staff SSO'))).toBe(true);
+    const staffer = (await userByEmail('staffer@example.test'))!;
+    expect(staffer.federatedIdentities.map((f) => f.status)).toEqual(['revoked']);
+    const audit = await srv.db.prisma.accountEvent.findMany({ where: { type: 'admin_action', userId: null } });
+    expect(audit.map((e) => (e.metadata as { action: string }).action)).toEqual(expect.arrayContaining(['federation.provider.put', 'federation.provider.delete']));
   });
 });

@@ -5,6 +5,7 @@ import { CliError } from './context.ts';
 import * as admin from './admin.ts';
 import * as client from './client.ts';
 import * as db from './db.ts';
+import * as federation from './federation.ts';
 import * as keys from './keys.ts';
 import * as permission from './permission.ts';
 import * as purge from './purge.ts';
@@ -20,6 +21,7 @@ const groups: Record<string, { help: string; run(sub: string | undefined, argv: 
   client,
   resource,
   keys,
+  federation,
   db,
   purge,
 };

@@ -204,7 +204,9 @@ SELECT 'clients' AS t, md5(coalesce(string_agg(id || '@' || updated_at::text, ',
 UNION ALL
 SELECT 'resource_servers', md5(coalesce(string_agg(identifier || '@' || scope || '@' || coalesce(access_token_ttl::text, ''), ',' ORDER BY identifier), '')) FROM resource_servers
 UNION ALL
-SELECT 'signing_keys', md5(coalesce(string_agg(kid || '@' || status::text, ',' ORDER BY kid), '')) FROM signing_keys`;
+SELECT 'signing_keys', md5(coalesce(string_agg(kid || '@' || status::text, ',' ORDER BY kid), '')) FROM signing_keys
+UNION ALL
+SELECT 'federation_providers', md5(coalesce(string_agg(id || '@' || updated_at::text, ',' ORDER BY id), '')) FROM federation_providers`;
 
 class FingerprintPoller {
   #last = new Map<string, string>();

@@ -15,6 +15,8 @@ export const ADMIN_PERMISSIONS = [
   'admin:resources:write',
   'admin:keys:read',
   'admin:keys:write',
+  'admin:federation:read',
+  'admin:federation:write',
 ] as const;
 export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];
 

@@ -8,6 +8,8 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 
 export async function cli(srv: TestServer, args: string[]) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: srv.dataDir, LOG_LEVEL: 'silent' };
+  // The operator runs the CLI with the server's configuration.
+  if (srv.env.FEDERATION_PROVIDERS) env.FEDERATION_PROVIDERS = srv.env.FEDERATION_PROVIDERS;
   if (srv.env.DATABASE_URL) env.DATABASE_URL = srv.env.DATABASE_URL;
   if (srv.env.REDIS_URL) env.REDIS_URL = srv.env.REDIS_URL;
   if (srv.env.REDIS_KEY_PREFIX) env.REDIS_KEY_PREFIX = srv.env.REDIS_KEY_PREFIX;

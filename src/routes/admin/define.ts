@@ -14,6 +14,8 @@ export interface AdminDeps {
   prisma: PrismaClient;
   logger: Logger;
   revokeGrant: RevokeGrant;
+  /** Upstream provider ids that FEDERATION_PROVIDERS owns (not editable through the API). */
+  federationEnvIds?: string[];
 }
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';

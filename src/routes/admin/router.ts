@@ -10,13 +10,14 @@ import { createAuthenticator } from './auth.ts';
 import { clientRoutes } from './clients.ts';
 import type { AdminDeps, AnyRoute } from './define.ts';
 import { buildOpenApi } from './openapi.ts';
+import { federationRoutes } from './federation.ts';
 import { resourceRoutes } from './resources.ts';
 import { roleRoutes } from './roles.ts';
 import { userActivityRoutes } from './user-activity.ts';
 import { userRoutes } from './users.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
-export const ADMIN_ROUTES: AnyRoute[] = [...userRoutes, ...userActivityRoutes, ...roleRoutes, ...clientRoutes, ...resourceRoutes];
+export const ADMIN_ROUTES: AnyRoute[] = [...userRoutes, ...userActivityRoutes, ...roleRoutes, ...clientRoutes, ...resourceRoutes, ...federationRoutes];
 
 const nothing = z.object({}).strict();
 
