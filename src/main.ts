@@ -9,7 +9,8 @@ async function main() {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      // No configured logger yet: a default one, so even this line is a JSON log line.
+      createLogger('info').fatal(err.message);
       process.exit(2);
     }
     throw err;
@@ -35,6 +36,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  createLogger('info').fatal(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -324,6 +324,16 @@ describe(`second factors and sessions (${backends})`, () => {
     expect(down.status).toBe(502);
     expect(down.body).toContain('could not send');
     expect((await post(other, page2, '/sms', {})).status).toBe(429);
+
+    // Removing text messages asks for the password; the last factor takes the backup codes with it.
+    const sec = await agent.request(`${srv.issuer}/account/security`);
+    expect((await post(agent, sec, '/sms/remove', { password: 'not the password at all' })).status).toBe(400);
+    const removed = await post(agent, sec, '/sms/remove', { password: PASSWORD });
+    expect(removed.status).toBe(200);
+    expect(removed.body).toContain('Text messages were removed');
+    const smsUser = await srv.db.prisma.user.findUniqueOrThrow({ where: { email: 'sms@example.test' } });
+    expect(await srv.db.prisma.twoFactorMethod.count({ where: { userId: smsUser.id } })).toBe(0);
+    expect(await srv.db.prisma.backupCode.count({ where: { userId: smsUser.id } })).toBe(0);
   });
 
   it('registers a passkey and uses it passwordless and as a second factor; replays and foreign origins fail', async () => {

@@ -114,14 +114,19 @@ export async function newBackupCodes(ctx: Context, deps: InteractionDeps) {
   await show(ctx, deps, s.user, { notice: 'New backup codes are ready; the old ones no longer work.', codes });
 }
 
-export async function removeTotp(ctx: Context, deps: InteractionDeps) {
-  const s = await signedPost(ctx, deps);
-  if (!s) return;
-  const problem = await passwordOk(ctx, deps, s.user, s.body);
-  if (problem) return show(ctx, deps, s.user, { errors: { removePassword: problem } }, 400);
-  await removeFactor(deps, s.user.id, { type: 'totp' });
-  await show(ctx, deps, s.user, { notice: 'The authenticator app was removed from your account.' });
+/** Removing a whole factor type: the current password first, then the factor (and backup codes if it was the last). */
+function removeFactorHandler(type: 'totp' | 'sms', errorField: string, notice: string) {
+  return async function remove(ctx: Context, deps: InteractionDeps) {
+    const s = await signedPost(ctx, deps);
+    if (!s) return;
+    const problem = await passwordOk(ctx, deps, s.user, s.body);
+    if (problem) return show(ctx, deps, s.user, { errors: { [errorField]: problem } }, 400);
+    await removeFactor(deps, s.user.id, { type });
+    await show(ctx, deps, s.user, { notice });
+  };
 }
+
+export const removeTotp = removeFactorHandler('totp', 'removePassword', 'The authenticator app was removed from your account.');
 
 export async function startSms(ctx: Context, deps: InteractionDeps) {
   const s = await signedPost(ctx, deps);
@@ -174,14 +179,7 @@ export async function confirmSms(ctx: Context, deps: InteractionDeps) {
   await show(ctx, deps, s.user, { notice: 'Text messages are set up as a second factor.', codes });
 }
 
-export async function removeSms(ctx: Context, deps: InteractionDeps) {
-  const s = await signedPost(ctx, deps);
-  if (!s) return;
-  const problem = await passwordOk(ctx, deps, s.user, s.body);
-  if (problem) return show(ctx, deps, s.user, { errors: { smsRemovePassword: problem } }, 400);
-  await removeFactor(deps, s.user.id, { type: 'sms' });
-  await show(ctx, deps, s.user, { notice: 'Text messages were removed as a second factor.' });
-}
+export const removeSms = removeFactorHandler('sms', 'smsRemovePassword', 'Text messages were removed as a second factor.');
 
 export async function passkeyRegistrationOptions(ctx: Context, deps: InteractionDeps) {
   const s = await signedPost(ctx, deps);
